@@ -1,0 +1,4 @@
+DROP TRIGGER audit_events_no_delete;
+DROP TRIGGER audit_events_no_update;
+DROP TABLE audit_chain_head;
+DROP TABLE audit_events;

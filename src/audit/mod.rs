@@ -1,0 +1,114 @@
+//! The append-only audit log and its SHA-256 hash chain (api.md §11, §13.7).
+//!
+//! [`record`] runs inside the caller's transaction, so a change and its audit row commit together
+//! or not at all. It takes the chain head under a lock (the row lock of an `UPDATE` on PostgreSQL,
+//! the single write lock on SQLite), which makes `seq` gapless and the chain linear; call it last
+//! in a transaction so transactions never wait on each other in different orders.
+
+mod chain;
+pub mod model;
+
+pub use chain::{canonical_json, chain_hash, GENESIS_HASH};
+pub use model::{Actor, AuditAction, AuditOutcome, NewEvent, StoredEvent, Verification};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{audit_chain_head, audit_events};
+use crate::db::AnyConnection;
+use crate::http::RequestContext;
+
+/// Appends one event to the chain inside the caller's transaction; answers the stored event.
+pub fn record(
+    conn: &mut AnyConnection,
+    at: DateTime<Utc>,
+    ctx: &RequestContext,
+    event: NewEvent,
+) -> QueryResult<StoredEvent> {
+    // Taking the head row's lock first makes every other appender wait here until we commit.
+    diesel::update(audit_chain_head::table.filter(audit_chain_head::id.eq(1)))
+        .set(audit_chain_head::seq.eq(audit_chain_head::seq + 1))
+        .execute(conn)?;
+    let (seq, prev_hash): (i64, String) = audit_chain_head::table
+        .filter(audit_chain_head::id.eq(1))
+        .select((audit_chain_head::seq, audit_chain_head::hash))
+        .first(conn)?;
+
+    let mut stored = StoredEvent {
+        seq,
+        // Instants are hashed with microseconds, the precision both databases keep.
+        at: at.trunc_subsecs(6).naive_utc(),
+        actor_id: event.actor.as_ref().map(|a| a.id.clone()),
+        actor_roles: event.actor.map(|a| a.roles).unwrap_or_default(),
+        action: event.action.as_str().to_owned(),
+        outcome: event.outcome.as_str().to_owned(),
+        entity_type: event.entity_type.map(str::to_owned),
+        entity_id: event.entity_id,
+        participant_id: event.participant_id,
+        request_id: Some(ctx.request_id.clone()),
+        ip: ctx.ip.map(|ip| ip.to_string()),
+        changed_fields: event.changed_fields,
+        details: event.details,
+        prev_hash,
+        hash: String::new(),
+    };
+    stored.hash = chain_hash(&stored.prev_hash, &canonical_json(&stored));
+
+    diesel::insert_into(audit_events::table)
+        .values(stored.to_row())
+        .execute(conn)?;
+    diesel::update(audit_chain_head::table.filter(audit_chain_head::id.eq(1)))
+        .set(audit_chain_head::hash.eq(&stored.hash))
+        .execute(conn)?;
+    Ok(stored)
+}
+
+/// Recomputes the whole chain: every `seq` in order from 1, every `prev_hash` equal to the
+/// previous event's hash, every hash equal to the hash of the stored content, and the head
+/// pointing at the last event (so cutting events off the end is caught too).
+pub fn verify(conn: &mut AnyConnection) -> QueryResult<Verification> {
+    const BATCH: i64 = 1000;
+    let mut checked: i64 = 0;
+    let mut prev_hash = GENESIS_HASH.to_owned();
+    let mut last_seq: i64 = 0;
+    loop {
+        let rows: Vec<model::EventRow> = audit_events::table
+            .filter(audit_events::seq.gt(last_seq))
+            .order(audit_events::seq.asc())
+            .limit(BATCH)
+            .load(conn)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            let seq = row.seq;
+            let broken = match StoredEvent::from_row(row) {
+                Ok(event) => {
+                    let intact = event.seq == last_seq + 1
+                        && event.prev_hash == prev_hash
+                        && event.hash == chain_hash(&event.prev_hash, &canonical_json(&event));
+                    prev_hash = event.hash;
+                    !intact
+                }
+                Err(_) => true,
+            };
+            if broken {
+                return Ok(Verification::broken_at(checked, (last_seq + 1).min(seq)));
+            }
+            last_seq = seq;
+            checked += 1;
+        }
+    }
+    let (head_seq, head_hash): (i64, String) = audit_chain_head::table
+        .filter(audit_chain_head::id.eq(1))
+        .select((audit_chain_head::seq, audit_chain_head::hash))
+        .first(conn)?;
+    if head_seq != last_seq || head_hash != prev_hash {
+        return Ok(Verification::broken_at(checked, last_seq + 1));
+    }
+    Ok(Verification {
+        ok: true,
+        checked,
+        first_broken_seq: None,
+    })
+}

@@ -1,0 +1,239 @@
+//! The database layer: one diesel schema over SQLite and PostgreSQL.
+//!
+//! Everything that differs between the two backends lives in this module, behind a `match` on
+//! [`AnyConnection`]: how a connection is opened and tuned, how a write transaction begins, and
+//! which embedded migrations apply.
+
+pub mod migrations;
+pub mod schema;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+
+use crate::config::DatabaseUrl;
+use crate::http::AppError;
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+impl AnyConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            AnyConnection::Postgresql(_) => Backend::Postgres,
+            AnyConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// SQLite, tuned per connection: WAL so readers never block the writer, FULL sync so an
+/// acknowledged write survives power loss, enforced foreign keys, and a busy wait instead of an
+/// immediate `SQLITE_BUSY`.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+
+/// Opens connections of the backend the URL names (never by trial: see `config::DatabaseUrl`).
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        ConnectionManager { url }
+    }
+}
+
+/// Opens one connection of the URL's backend, outside any pool (CLI commands, tests).
+pub fn establish(url: &DatabaseUrl) -> Result<AnyConnection, r2d2::Error> {
+    match url {
+        DatabaseUrl::Postgres(url) => diesel::PgConnection::establish(url)
+            .map(AnyConnection::Postgresql)
+            .map_err(r2d2::Error::ConnectionError),
+        DatabaseUrl::Sqlite(path) => {
+            let path = path.to_string_lossy();
+            let mut conn =
+                diesel::SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
+            conn.batch_execute(SQLITE_PRAGMAS)
+                .map_err(r2d2::Error::QueryError)?;
+            Ok(AnyConnection::Sqlite(conn))
+        }
+    }
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        establish(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    /// A connection returned in the middle of a transaction (a panic inside a closure) must not
+    /// be reused: its next user would run inside someone else's transaction.
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        !matches!(
+            <AnyConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+                .transaction_depth(),
+            Ok(None)
+        )
+    }
+}
+
+pub type DbPool = Pool<ConnectionManager>;
+pub type DbConn = PooledConnection<ConnectionManager>;
+
+/// The service's handle on the database: a pool plus, on SQLite, the single-writer lock.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+    backend: Backend,
+    /// SQLite allows one writer at a time. Taking turns here, before a connection is borrowed,
+    /// means no request ever waits inside SQLite and runs out its busy timeout.
+    write_lock: Option<Arc<Mutex<()>>>,
+}
+
+impl Db {
+    /// Builds the pool without connecting, so a service whose database is down still starts and
+    /// answers `/health/ready` with 503.
+    pub fn new(url: &DatabaseUrl, pool_size: u32) -> Db {
+        let backend = match url {
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+        };
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(10))
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .test_on_check_out(false)
+            .build_unchecked(ConnectionManager::new(url.clone()));
+        Db {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    pub fn conn(&self) -> Result<DbConn, AppError> {
+        self.pool.get().map_err(|e| {
+            tracing::warn!(error = %e, "no database connection available");
+            AppError::Unavailable("the database is not available".into())
+        })
+    }
+
+    /// Runs `f` on a pooled connection on the blocking pool, outside any transaction.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.conn()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(AppError::from)?
+    }
+
+    /// Runs `f` inside one write transaction on the blocking pool: everything it writes commits
+    /// together or not at all.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_blocking(f))
+            .await
+            .map_err(AppError::from)?
+    }
+
+    /// The synchronous form of [`Db::write`], for the CLI and for code already off the async workers.
+    pub fn write_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+        E: From<diesel::result::Error> + From<AppError>,
+    {
+        let _turn = self
+            .write_lock
+            .as_ref()
+            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let mut conn = self.conn()?;
+        write_transaction(&mut conn, f)
+    }
+}
+
+/// Begins a write transaction the way each backend needs, runs `f`, commits on `Ok` and rolls
+/// back on `Err`. On SQLite the transaction starts `IMMEDIATE`: a deferred one that writes later
+/// can fail with `SQLITE_BUSY` whatever the busy timeout.
+pub fn write_transaction<T, E, F>(conn: &mut AnyConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Tm = <AnyConnection as Connection>::TransactionManager;
+    match conn {
+        // Beginning on the inner connection keeps the depth bookkeeping where the multi-connection
+        // transaction manager reads it, so commit, rollback and nested savepoints work as usual.
+        AnyConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Postgresql(_) => Tm::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            Tm::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// Prepares the database location: SQLite's parent folder is created on first start.
+pub fn prepare_location(url: &DatabaseUrl) -> std::io::Result<()> {
+    if let DatabaseUrl::Sqlite(path) = url {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! The `reintegra` command line: serve (the default), migrate, openapi.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use actix_web::HttpServer;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use reintegra::clock::SystemClock;
+use reintegra::config::{Config, VARIABLES};
+use reintegra::db::{self, migrations};
+use reintegra::state::AppState;
+
+#[derive(Parser)]
+#[command(
+    name = "reintegra",
+    version,
+    about = "Participant case management for social integration clubs (KIS) and centres (CIS)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve HTTP on REINTEGRA_BIND (the default command).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document (what openapi/openapi.json holds).
+    Openapi,
+}
+
+/// Exit code for invalid configuration (one line on stderr names the variable).
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let matches = Cli::command()
+        .after_long_help(environment_help())
+        .get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => {
+            print!("{}", reintegra::openapi::document_json());
+            ExitCode::SUCCESS
+        }
+        Command::Migrate => with_state(|state| migrate(&state).map(|_| ())),
+        Command::Serve => with_state(serve),
+    }
+}
+
+fn environment_help() -> String {
+    let mut text = String::from("Environment (all optional on the SQLite default):\n");
+    for v in VARIABLES {
+        text.push_str(&format!(
+            "  {:<40} {} [default: {}]\n",
+            v.name, v.meaning, v.default
+        ));
+    }
+    text
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
+/// Reads and checks the configuration, builds the state and runs `f`; a bad configuration is one
+/// line on stderr and exit code 2.
+fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    init_logging();
+    let state = match AppState::new(config, Arc::new(SystemClock)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    match f(state) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(state: &AppState) -> Result<Vec<String>, String> {
+    let mut conn = db::establish(&state.config.database)
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let applied =
+        migrations::run_pending(&mut conn).map_err(|e| format!("migration failed: {e}"))?;
+    for name in &applied {
+        tracing::info!(migration = %name, "applied");
+    }
+    tracing::info!(
+        applied = applied.len(),
+        backend = state.db.backend().name(),
+        "database is up to date"
+    );
+    Ok(applied)
+}
+
+fn serve(state: AppState) -> Result<(), String> {
+    migrate(&state)?;
+    let config = state.config.clone();
+    actix_web::rt::System::new().block_on(async move {
+        let factory_state = state.clone();
+        let mut server = HttpServer::new(move || reintegra::app(factory_state.clone()))
+            // SIGTERM/SIGINT stop accepting and let running requests finish for up to 30 s.
+            .shutdown_timeout(30);
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        let server = server
+            .bind(config.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+        for addr in server.addrs() {
+            tracing::info!(address = %addr, backend = state.db.backend().name(), "listening");
+        }
+        server
+            .run()
+            .await
+            .map_err(|e| format!("server error: {e}"))?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}

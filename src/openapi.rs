@@ -1,0 +1,58 @@
+//! The OpenAPI document, generated from the same route registrations that mount the handlers.
+
+use std::sync::OnceLock;
+
+use actix_web::App;
+use utoipa::openapi::OpenApi as Document;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+use crate::audit::{AuditAction, AuditOutcome};
+use crate::http::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Reintegra API",
+        version = "1",
+        description = "Participant case management for social integration clubs (KIS) and centres (CIS). \
+Errors are RFC 9457 `application/problem+json` documents (schema `Problem`); their `type` is \
+`https://reintegra.example/problems/<name>` with the names malformed-request (400), unauthorized (401), \
+forbidden (403), password-change-required (403), not-found (404), method-not-allowed (405), \
+not-acceptable (406), conflict (409), precondition-failed (412), payload-too-large (413), \
+unsupported-media-type (415), validation (422), precondition-required (428), rate-limited (429), \
+internal (500) and unavailable (503). Every response carries `X-Request-Id`.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    components(schemas(Problem, FieldError, AuditAction, AuditOutcome)),
+    tags(
+        (name = "operations", description = "Health, metrics and this document")
+    )
+)]
+struct ApiDoc;
+
+/// Builds the document by registering every route on a throw-away `App`.
+fn build() -> Document {
+    let (_, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::routes)
+        .split_for_parts();
+    doc
+}
+
+pub fn document() -> &'static Document {
+    static DOC: OnceLock<Document> = OnceLock::new();
+    DOC.get_or_init(build)
+}
+
+/// The document as committed in `openapi/openapi.json`: pretty-printed, ending in a newline.
+pub fn document_json() -> String {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        let mut text = serde_json::to_string_pretty(document()).unwrap_or_default();
+        text.push('\n');
+        text
+    })
+    .clone()
+}

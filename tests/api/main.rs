@@ -1,0 +1,11 @@
+//! Integration tests: the real application on a fresh database per test, spoken to over HTTP.
+//! One binary (modules below) keeps linking time down. Backend: `TEST_BACKEND=sqlite|postgres`.
+
+mod common;
+mod fixtures;
+
+mod audit_chain;
+mod cli;
+mod conventions;
+mod database;
+mod operations;
