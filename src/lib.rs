@@ -2,6 +2,7 @@
 //! centres (CIS). `app` is the one place the HTTP application is put together.
 
 pub mod audit;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -9,7 +10,10 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod policy;
+pub mod staff;
 pub mod state;
+pub mod text;
 
 use actix_cors::Cors;
 use actix_web::body::BoxBody;
@@ -30,7 +34,12 @@ pub use crate::state::AppState as State;
 /// OpenAPI document, which in turn feeds the 405 and 406 answers (`http::routes`).
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.configure(ops::routes);
-    cfg.service(scope::scope("/api/v1").service(ops::openapi_json));
+    cfg.service(
+        scope::scope("/api/v1")
+            .service(ops::openapi_json)
+            .configure(auth::routes::routes)
+            .configure(staff::routes::routes),
+    );
 }
 
 /// The application: routes, the envelope middleware, CORS and the fallback for unknown routes.

@@ -9,6 +9,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use reintegra::clock::SystemClock;
 use reintegra::config::{Config, VARIABLES};
 use reintegra::db::{self, migrations};
+use reintegra::staff::service::Bootstrap;
 use reintegra::state::AppState;
 
 #[derive(Parser)]
@@ -30,6 +31,17 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document (what openapi/openapi.json holds).
     Openapi,
+    /// Create an admin account, or reset an existing account's password and make it an active
+    /// admin; the password is read from standard input. For bootstrapping an installation.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        full_name: String,
+        /// Read the password from standard input (its first line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 /// Exit code for invalid configuration (one line on stderr names the variable).
@@ -50,6 +62,9 @@ fn main() -> ExitCode {
         }
         Command::Migrate => with_state(|state| migrate(&state).map(|_| ())),
         Command::Serve => with_state(serve),
+        Command::CreateAdmin {
+            email, full_name, ..
+        } => with_state(|state| create_admin(&state, &email, &full_name)),
     }
 }
 
@@ -116,6 +131,22 @@ fn migrate(state: &AppState) -> Result<Vec<String>, String> {
         "database is up to date"
     );
     Ok(applied)
+}
+
+fn create_admin(state: &AppState, email: &str, full_name: &str) -> Result<(), String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    migrate(state)?;
+    match reintegra::staff::service::create_admin(state, email, full_name, password)? {
+        Bootstrap::Created(id) => println!("created admin {email} ({id})"),
+        Bootstrap::Reset(id) => {
+            println!("reset the password of {email} ({id}); it is an active admin")
+        }
+    }
+    Ok(())
 }
 
 fn serve(state: AppState) -> Result<(), String> {

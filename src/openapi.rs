@@ -9,6 +9,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::audit::{AuditAction, AuditOutcome};
 use crate::http::{FieldError, Problem};
+use crate::policy::{Action, Role};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,12 +25,34 @@ unsupported-media-type (415), validation (422), precondition-required (428), rat
 internal (500) and unavailable (503). Every response carries `X-Request-Id`.",
         license(name = "AGPL-3.0-or-later")
     ),
-    components(schemas(Problem, FieldError, AuditAction, AuditOutcome)),
+    components(schemas(Problem, FieldError, AuditAction, AuditOutcome, Action, Role)),
+    modifiers(&BearerAuth),
     tags(
-        (name = "operations", description = "Health, metrics and this document")
+        (name = "operations", description = "Health, metrics and this document"),
+        (name = "auth", description = "Sign-in, tokens, the caller's profile"),
+        (name = "staff", description = "Staff accounts and the staff directory"),
     )
 )]
 struct ApiDoc;
+
+/// Access tokens are sent as `Authorization: Bearer <JWT>`.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut Document) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// Builds the document by registering every route on a throw-away `App`.
 fn build() -> Document {

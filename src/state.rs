@@ -5,6 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::auth::password::Passwords;
+use crate::auth::throttle::AddressLimiter;
 use crate::clock::Clock;
 use crate::config::{Config, JwtSecret, SecretSource};
 use crate::db::Db;
@@ -17,6 +19,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub jwt_secret: JwtSecret,
+    pub passwords: Arc<Passwords>,
+    pub login_limiter: Arc<AddressLimiter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +29,8 @@ pub enum StartupError {
     Secret(String),
     #[error("cannot prepare the database location: {0}")]
     Location(std::io::Error),
+    #[error("configuration error: REINTEGRA_ARGON2_M_KIB/T/P: {0}")]
+    Argon2(String),
 }
 
 impl AppState {
@@ -32,7 +38,11 @@ impl AppState {
         crate::db::prepare_location(&config.database).map_err(StartupError::Location)?;
         let jwt_secret = load_secret(&config.jwt_secret)?;
         let db = Db::new(&config.database, config.db_pool_size);
+        let passwords = Passwords::new(config.argon2).map_err(StartupError::Argon2)?;
+        let login_limiter = Arc::new(AddressLimiter::new(config.login_per_address_per_minute));
         Ok(AppState {
+            passwords,
+            login_limiter,
             config: Arc::new(config),
             db,
             clock,

@@ -16,7 +16,8 @@ use diesel::prelude::*;
 
 use crate::db::schema::{audit_chain_head, audit_events};
 use crate::db::AnyConnection;
-use crate::http::RequestContext;
+use crate::http::{AppError, RequestContext};
+use crate::state::AppState;
 
 /// Appends one event to the chain inside the caller's transaction; answers the stored event.
 pub fn record(
@@ -40,7 +41,7 @@ pub fn record(
         at: at.trunc_subsecs(6).naive_utc(),
         actor_id: event.actor.as_ref().map(|a| a.id.clone()),
         actor_roles: event.actor.map(|a| a.roles).unwrap_or_default(),
-        action: event.action.as_str().to_owned(),
+        action: event.action.to_owned(),
         outcome: event.outcome.as_str().to_owned(),
         entity_type: event.entity_type.map(str::to_owned),
         entity_id: event.entity_id,
@@ -61,6 +62,25 @@ pub fn record(
         .set(audit_chain_head::hash.eq(&stored.hash))
         .execute(conn)?;
     Ok(stored)
+}
+
+/// Records one event in a transaction of its own: reads of confidential data and denied
+/// attempts, which have no change to travel with.
+pub async fn record_alone(
+    state: &AppState,
+    ctx: &RequestContext,
+    event: NewEvent,
+) -> Result<(), AppError> {
+    let now = state.clock.now();
+    let ctx = ctx.clone();
+    state
+        .db
+        .write(move |conn| {
+            record(conn, now, &ctx, event)
+                .map(|_| ())
+                .map_err(AppError::from)
+        })
+        .await
 }
 
 /// Recomputes the whole chain: every `seq` in order from 1, every `prev_hash` equal to the

@@ -53,14 +53,28 @@ audit_actions! {
     RiskGroupUpdate => "risk_group.update",
     ActivityTypeCreate => "activity_type.create",
     ActivityTypeUpdate => "activity_type.update",
-    AuditList => "audit.list",
-    AuditVerify => "audit.verify",
+    AuthTokenRejected => "auth.token_rejected",
+    AuthPasswordChangeRequired => "auth.password_change_required",
+    StaffReassignCaseload => "staff.reassign_caseload",
     ParticipantCreate => "participant.create",
     ParticipantRead => "participant.read",
     ParticipantUpdate => "participant.update",
     ParticipantList => "participant.list",
     ParticipantExport => "participant.export",
     ParticipantAnonymise => "participant.anonymise",
+}
+
+impl From<AuditAction> for &'static str {
+    fn from(a: AuditAction) -> &'static str {
+        a.as_str()
+    }
+}
+
+impl From<crate::policy::Action> for &'static str {
+    /// A denied attempt is recorded under the name of the permission it lacked.
+    fn from(a: crate::policy::Action) -> &'static str {
+        a.as_str()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -90,7 +104,8 @@ pub struct Actor {
 /// and in `details` only non-sensitive facts (filters used, number of rows returned).
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub action: AuditAction,
+    /// An [`AuditAction`] name, or for a denied attempt the permission name it lacked.
+    pub action: &'static str,
     pub outcome: AuditOutcome,
     pub actor: Option<Actor>,
     pub entity_type: Option<&'static str>,
@@ -101,9 +116,13 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn new(action: AuditAction, outcome: AuditOutcome, actor: Option<Actor>) -> Self {
+    pub fn new(
+        action: impl Into<&'static str>,
+        outcome: AuditOutcome,
+        actor: Option<Actor>,
+    ) -> Self {
         NewEvent {
-            action,
+            action: action.into(),
             outcome,
             actor,
             entity_type: None,
@@ -141,7 +160,7 @@ impl NewEvent {
 pub struct StoredEvent {
     pub seq: i64,
     #[schema(value_type = String, format = DateTime)]
-    #[serde(serialize_with = "serialize_instant")]
+    #[serde(serialize_with = "crate::http::serialize_instant")]
     pub at: NaiveDateTime,
     pub actor_id: Option<String>,
     pub actor_roles: Vec<String>,
@@ -158,10 +177,6 @@ pub struct StoredEvent {
     pub details: Option<Value>,
     pub prev_hash: String,
     pub hash: String,
-}
-
-fn serialize_instant<S: serde::Serializer>(at: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
 }
 
 /// The row in `audit_events`; lists and documents are stored as JSON text.

@@ -71,6 +71,9 @@ impl SerdeField for i32 {
 impl SerdeField for u32 {
     const EXPECTED: &'static str = "a whole number ≥ 0";
 }
+impl SerdeField for String {
+    const EXPECTED: &'static str = "a string";
+}
 impl SerdeField for uuid::Uuid {
     const EXPECTED: &'static str = "a UUID";
 }
@@ -336,15 +339,35 @@ impl<T: FromBody + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let raw = RawJson::from_request(req, payload);
+        Box::pin(async move { raw.await?.parse().map(JsonBody) })
+    }
+}
+
+/// A syntactically valid JSON body not yet read into a request type: handlers that must check
+/// the caller's permission before judging the fields (so a forbidden caller gets 403, not 422)
+/// take this and call [`RawJson::parse`] after the policy.
+pub struct RawJson(pub Value);
+
+impl RawJson {
+    pub fn parse<T: FromBody>(&self) -> Result<T, AppError> {
+        let mut errors = FieldErrors::new();
+        let parsed = T::from_body(&self.0, &mut errors);
+        errors.finish(parsed)
+    }
+}
+
+impl FromRequest for RawJson {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let checked = check_content_type(req).and_then(|_| check_declared_length(req));
         let mut payload = payload.take();
         Box::pin(async move {
             checked?;
             let bytes = read_limited(&mut payload, BODY_LIMIT).await?;
-            let value = parse_json(&bytes)?;
-            let mut errors = FieldErrors::new();
-            let parsed = T::from_body(&value, &mut errors);
-            errors.finish(parsed).map(JsonBody)
+            parse_json(&bytes).map(RawJson)
         })
     }
 }

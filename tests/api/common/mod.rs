@@ -402,3 +402,102 @@ pub fn count(conn: &mut AnyConnection, sql: &str) -> i64 {
         .expect("count query")
         .n
 }
+
+/// A signed-in staff member.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub roles: Vec<reintegra::policy::Role>,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    /// Creates an active account with these roles straight in the database (no initial-password
+    /// step), returning its id and e-mail.
+    pub fn create_staff(
+        &self,
+        roles: &[reintegra::policy::Role],
+        must_change_password: bool,
+    ) -> (String, String) {
+        use reintegra::staff::model::StaffRow;
+        let id = uuid::Uuid::new_v4().to_string();
+        let label = roles.first().map(|r| r.as_str()).unwrap_or("staff");
+        let email = format!("{label}.{}@club.test", &id[..8]);
+        let hash =
+            reintegra::auth::password::hash_with(&self.state.passwords.params(), TEST_PASSWORD)
+                .unwrap();
+        let now = reintegra::http::stored_now(&self.clock);
+        let row = StaffRow {
+            id: id.clone(),
+            email: email.clone(),
+            full_name: format!("Test {label} {}", &id[..4]),
+            full_name_key: format!("test {label} {}", &id[..4]),
+            password_hash: hash,
+            active: true,
+            active_until: None,
+            must_change_password,
+            token_version: 1,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let roles = roles.to_vec();
+        self.state
+            .db
+            .write_blocking(|conn| -> Result<(), reintegra::http::AppError> {
+                Ok(reintegra::staff::repo::insert(conn, &row, &roles)?)
+            })
+            .expect("create staff");
+        (id, email)
+    }
+
+    /// A signed-in staff member holding `roles`.
+    pub async fn user(&self, roles: &[reintegra::policy::Role]) -> TestUser {
+        let (id, email) = self.create_staff(roles, false);
+        let res = self.login(&email, TEST_PASSWORD).await;
+        assert_eq!(res.status, 200, "login: {}", res.text());
+        let body = res.json();
+        TestUser {
+            id,
+            email,
+            password: TEST_PASSWORD.into(),
+            roles: roles.to_vec(),
+            token: body["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.call(
+            TestRequest::post()
+                .uri("/api/v1/auth/login")
+                .set_json(serde_json::json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// Calls with the user's access token.
+    pub async fn call_as(&self, user: &TestUser, req: TestRequest) -> TestResponse {
+        self.call(req.insert_header(("authorization", format!("Bearer {}", user.token))))
+            .await
+    }
+
+    pub async fn get_as(&self, user: &TestUser, path: &str) -> TestResponse {
+        self.call_as(user, TestRequest::get().uri(path)).await
+    }
+
+    /// The audit actions recorded so far, in order, with their outcomes.
+    pub fn audit_trail(&self) -> Vec<(String, String)> {
+        use reintegra::db::schema::audit_events::dsl::*;
+        audit_events
+            .select((action, outcome))
+            .order(seq.asc())
+            .load(&mut self.conn())
+            .expect("read audit events")
+    }
+}

@@ -1,0 +1,9 @@
+DROP TABLE service_locks;
+DROP TABLE idempotency_keys;
+DROP TABLE activity_types;
+DROP TABLE risk_groups;
+DROP TABLE settings;
+DROP TABLE login_failures;
+DROP TABLE refresh_tokens;
+DROP TABLE staff_roles;
+DROP TABLE staff;
