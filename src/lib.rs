@@ -80,6 +80,7 @@ pub fn app_with(
         // A path segment that cannot be what the route expects (not a UUID, say) names nothing.
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .default_service(web::to(http::middleware::fallback))
+        .wrap(from_fn(http::idempotency::idempotency))
         .wrap(from_fn(http::middleware::negotiate))
         .wrap(cors)
         .wrap(from_fn(http::middleware::envelope))

@@ -3,6 +3,7 @@
 pub mod body;
 pub mod context;
 pub mod etag;
+pub mod idempotency;
 pub mod middleware;
 pub mod problem;
 pub mod query;

@@ -5,7 +5,9 @@ mod common;
 mod fixtures;
 
 mod audit_chain;
+mod auth;
 mod cli;
 mod conventions;
 mod database;
 mod operations;
+mod staff;

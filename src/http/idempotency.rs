@@ -1,0 +1,308 @@
+//! `Idempotency-Key` for every POST under `/api/v1` except `/auth/*` (api.md §1, §13.1).
+//!
+//! The first request with a key claims it (a row in `idempotency_keys`), runs, and — when it
+//! succeeds — stores its status, `Location`, `ETag` and body. The same key from the same staff
+//! member with the same method, path and semantically equal JSON body within 24 hours gets that
+//! reply again with `Idempotency-Replayed: true`; a different request with a used key gets 422;
+//! a duplicate that arrives while the first is still running gets 409. Failed requests (4xx, 5xx)
+//! release the key so a corrected retry can use it.
+
+use actix_web::body::{to_bytes, BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse};
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::body::{read_limited, BODY_LIMIT};
+use super::problem::{AppError, FieldError};
+use super::stored_now;
+use crate::auth::token::verify_access;
+use crate::db::schema::idempotency_keys as keys;
+use crate::db::AnyConnection;
+use crate::state::AppState;
+
+pub const HEADER: &str = "idempotency-key";
+pub const REPLAYED_HEADER: &str = "idempotency-replayed";
+const MAX_KEY_CHARS: usize = 64;
+
+fn retention() -> Duration {
+    Duration::hours(24)
+}
+
+/// A claim left by a request that never finished (the process stopped) is taken over after this.
+fn abandoned_after() -> Duration {
+    Duration::minutes(5)
+}
+
+fn applies(req: &ServiceRequest) -> bool {
+    req.method() == Method::POST
+        && req.path().starts_with("/api/v1/")
+        && !req.path().starts_with("/api/v1/auth/")
+}
+
+pub async fn idempotency(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let key = match req.headers().get(HEADER) {
+        Some(value) if applies(&req) => value.to_str().map(str::to_owned).unwrap_or_default(),
+        _ => return Ok(next.call(req).await?.map_into_boxed_body()),
+    };
+    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || key.chars().any(|c| c.is_control())
+    {
+        let error = AppError::Validation(vec![FieldError::new(
+            "Idempotency-Key",
+            "invalid",
+            format!("1–{MAX_KEY_CHARS} printable characters"),
+        )]);
+        return Ok(req.error_response(error));
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    // Keys belong to a staff member; without a valid token the route answers 401 itself.
+    let staff_id = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .and_then(|t| verify_access(&state.jwt_secret, t.trim(), state.clock.now()).ok())
+        .map(|claims| claims.sub);
+    let Some(staff_id) = staff_id else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+
+    let mut payload = req.take_payload();
+    let body = match read_limited(&mut payload, BODY_LIMIT).await {
+        Ok(body) => body,
+        Err(e) => return Ok(req.error_response(e)),
+    };
+    let request = Claim {
+        staff_id,
+        key,
+        method: req.method().to_string(),
+        path: req.path().to_owned(),
+        hash: request_hash(&body),
+    };
+    req.set_payload(payload_of(body));
+
+    let now = stored_now(state.clock.as_ref());
+    let claim = request.clone();
+    let begun = state.db.write(move |conn| begin(conn, &claim, now)).await;
+    match begun {
+        Err(e) => Ok(req.error_response(e)),
+        Ok(Begin::Replay(stored)) => Ok(req.into_response(stored.into_response())),
+        Ok(Begin::InProgress) => Ok(req.error_response(AppError::conflict(
+            "idempotency_in_progress",
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+        ))),
+        Ok(Begin::Mismatch) => Ok(
+            req.error_response(AppError::Validation(vec![FieldError::new(
+                "Idempotency-Key",
+                "reused",
+                "this key was already used for a different request",
+            )])),
+        ),
+        Ok(Begin::Proceed) => {
+            let res = next.call(req).await?.map_into_boxed_body();
+            finish(&state, request, res).await
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Claim {
+    staff_id: String,
+    key: String,
+    method: String,
+    path: String,
+    hash: String,
+}
+
+/// Semantically equal JSON bodies (key order, white space) hash alike; other bodies by bytes.
+fn request_hash(body: &[u8]) -> String {
+    let canonical = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => value.to_string().into_bytes(),
+        Err(_) => body.to_vec(),
+    };
+    hex::encode(Sha256::digest(&canonical))
+}
+
+fn payload_of(body: Vec<u8>) -> Payload {
+    let (_, mut inner) = actix_http::h1::Payload::create(true);
+    inner.unread_data(body.into());
+    Payload::from(inner)
+}
+
+struct StoredReply {
+    status: i32,
+    body: String,
+    location: Option<String>,
+    etag: Option<String>,
+}
+
+impl StoredReply {
+    fn into_response(self) -> HttpResponse {
+        let status = u16::try_from(self.status)
+            .ok()
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::OK);
+        let mut res = HttpResponse::build(status);
+        res.insert_header((header::CONTENT_TYPE, "application/json"));
+        res.insert_header((
+            HeaderName::from_static(REPLAYED_HEADER),
+            HeaderValue::from_static("true"),
+        ));
+        if let Some(location) = self.location {
+            res.insert_header((header::LOCATION, location));
+        }
+        if let Some(etag) = self.etag {
+            res.insert_header((header::ETAG, etag));
+        }
+        res.body(self.body)
+    }
+}
+
+enum Begin {
+    Proceed,
+    Replay(StoredReply),
+    InProgress,
+    Mismatch,
+}
+
+type StoredRow = (
+    String,
+    String,
+    String,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+);
+
+fn begin(conn: &mut AnyConnection, claim: &Claim, now: NaiveDateTime) -> Result<Begin, AppError> {
+    diesel::delete(keys::table.filter(keys::created_at.lt(now - retention()))).execute(conn)?;
+    let existing: Option<StoredRow> = keys::table
+        .find((&claim.staff_id, &claim.key))
+        .select((
+            keys::method,
+            keys::path,
+            keys::request_hash,
+            keys::status,
+            keys::response_body,
+            keys::location,
+            keys::etag,
+            keys::created_at,
+        ))
+        .first(conn)
+        .optional()?;
+    if let Some((method, path, hash, status, body, location, etag, created_at)) = existing {
+        if method != claim.method || path != claim.path || hash != claim.hash {
+            return Ok(Begin::Mismatch);
+        }
+        match (status, body) {
+            (Some(status), Some(body)) => {
+                return Ok(Begin::Replay(StoredReply {
+                    status,
+                    body,
+                    location,
+                    etag,
+                }));
+            }
+            _ if created_at > now - abandoned_after() => return Ok(Begin::InProgress),
+            _ => {
+                release(conn, claim)?;
+            }
+        }
+    }
+    diesel::insert_into(keys::table)
+        .values((
+            keys::staff_id.eq(&claim.staff_id),
+            keys::idem_key.eq(&claim.key),
+            keys::method.eq(&claim.method),
+            keys::path.eq(&claim.path),
+            keys::request_hash.eq(&claim.hash),
+            keys::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(Begin::Proceed)
+}
+
+fn release(conn: &mut AnyConnection, claim: &Claim) -> QueryResult<()> {
+    diesel::delete(keys::table.find((&claim.staff_id, &claim.key)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Stores a successful reply under the key, or releases the key after a failure.
+async fn finish(
+    state: &AppState,
+    claim: Claim,
+    res: ServiceResponse<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let status = res.status();
+    if !status.is_success() {
+        state
+            .db
+            .write(move |conn| Ok(release(conn, &claim)?))
+            .await
+            .map_err(actix_web::Error::from)?;
+        return Ok(res);
+    }
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    let bytes = to_bytes(body)
+        .await
+        .map_err(|_| AppError::Internal("could not read the response body".into()))?;
+    let header_text = |name: header::HeaderName| {
+        head.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let location = header_text(header::LOCATION);
+    let etag = header_text(header::ETAG);
+    let stored_body = String::from_utf8_lossy(&bytes).into_owned();
+    state
+        .db
+        .write(move |conn| {
+            diesel::update(keys::table.find((&claim.staff_id, &claim.key)))
+                .set((
+                    keys::status.eq(i32::from(status.as_u16())),
+                    keys::response_body.eq(stored_body),
+                    keys::location.eq(location),
+                    keys::etag.eq(etag),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .map_err(actix_web::Error::from)?;
+    Ok(ServiceResponse::new(
+        req,
+        head.set_body(BoxBody::new(bytes)),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semantically_equal_json_hashes_alike() {
+        assert_eq!(
+            request_hash(br#"{"a":1,"b":[1,2]}"#),
+            request_hash(b"{ \"b\": [1, 2], \"a\": 1 }")
+        );
+        assert_ne!(request_hash(br#"{"a":1}"#), request_hash(br#"{"a":2}"#));
+        assert_ne!(request_hash(b"not json"), request_hash(b"not json!"));
+    }
+}
