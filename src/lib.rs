@@ -38,7 +38,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .service(ops::openapi_json)
             .configure(auth::routes::routes)
-            .configure(staff::routes::routes),
+            .configure(staff::routes::routes)
+            .configure(audit::routes::routes),
     );
 }
 

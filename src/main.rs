@@ -140,7 +140,9 @@ fn create_admin(state: &AppState, email: &str, full_name: &str) -> Result<(), St
         .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
     let password = line.trim_end_matches(['\r', '\n']);
     migrate(state)?;
-    match reintegra::staff::service::create_admin(state, email, full_name, password)? {
+    let result = reintegra::staff::service::create_admin(state, email, full_name, password)?;
+    let email = email.trim().to_lowercase();
+    match result {
         Bootstrap::Created(id) => println!("created admin {email} ({id})"),
         Bootstrap::Reset(id) => {
             println!("reset the password of {email} ({id}); it is an active admin")

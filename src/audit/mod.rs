@@ -7,6 +7,7 @@
 
 mod chain;
 pub mod model;
+pub mod routes;
 
 pub use chain::{canonical_json, chain_hash, GENESIS_HASH};
 pub use model::{Actor, AuditAction, AuditOutcome, NewEvent, StoredEvent, Verification};

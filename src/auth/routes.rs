@@ -89,6 +89,7 @@ pub struct MeResponse {
 /// accounts all get the same 401. Five failures for one e-mail within 15 minutes → 429 for that
 /// e-mail until the oldest leaves the window; each client address is also limited per minute.
 #[utoipa::path(
+    operation_id = "login",
     tag = "auth",
     request_body = LoginRequest,
     responses(
@@ -111,6 +112,7 @@ async fn login(
 /// Exchange a refresh token for a new pair. The token is used up; presenting it again revokes
 /// its whole family (theft detection). Idle expiry 8 h, absolute 7 days after sign-in.
 #[utoipa::path(
+    operation_id = "refresh_tokens",
     tag = "auth",
     request_body = RefreshRequest,
     responses(
@@ -131,6 +133,7 @@ async fn refresh(
 
 /// End the session the refresh token belongs to (its whole family).
 #[utoipa::path(
+    operation_id = "logout",
     tag = "auth",
     request_body = RefreshRequest,
     security(("bearer" = [])),
@@ -154,6 +157,7 @@ async fn logout(
 /// End every session of the caller: all refresh tokens are revoked and every access token they
 /// hold stops working at once.
 #[utoipa::path(
+    operation_id = "logout_all",
     tag = "auth",
     security(("bearer" = [])),
     responses(
@@ -174,6 +178,7 @@ async fn logout_all(
 
 /// The caller's profile, roles and permissions.
 #[utoipa::path(
+    operation_id = "get_me",
     tag = "auth",
     security(("bearer" = [])),
     responses(
@@ -198,6 +203,7 @@ async fn me(Authenticated(caller): Authenticated) -> HttpResponse {
 
 /// Change the caller's password. Every other session ends; the answer is a new pair.
 #[utoipa::path(
+    operation_id = "change_password",
     tag = "auth",
     request_body = PasswordChangeRequest,
     security(("bearer" = [])),

@@ -23,6 +23,9 @@ pub enum AnyConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// The diesel backend of [`AnyConnection`], for boxed queries.
+pub type DbBackend = <AnyConnection as Connection>::Backend;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Postgres,

@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod context;
+pub mod csv;
 pub mod etag;
 pub mod idempotency;
 pub mod middleware;
@@ -13,7 +14,7 @@ pub use body::{FieldErrors, FromBody, FromField, JsonBody, Patch, RawJson};
 pub use context::RequestContext;
 pub use etag::{cas_outcome, etag_header, IfMatch};
 pub use problem::{AppError, AppResult, FieldError, Problem};
-pub use query::{PageRequest, Paginated, QueryParams};
+pub use query::{PageParams, PageRequest, Paginated, QueryParams};
 
 /// Instants go out as RFC 3339 UTC with microseconds and `Z` (they are stored as naive UTC).
 pub fn serialize_instant<S: serde::Serializer>(

@@ -128,15 +128,23 @@ impl FromRequest for QueryParams {
 }
 
 /// Which page of a list to answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoParams)]
-#[into_params(parameter_in = Query)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
-    /// Page number, from 1. A page past the end answers an empty `items`.
-    #[param(minimum = 1, default = 1)]
     pub page: u32,
-    /// Items per page, 1–200.
-    #[param(minimum = 1, maximum = 200, default = 50)]
     pub per_page: u32,
+}
+
+/// The pagination parameters as documented (both optional).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct PageParams {
+    /// Page number, from 1 (default 1). A page past the end answers an empty `items`.
+    #[param(minimum = 1)]
+    page: Option<u32>,
+    /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    per_page: Option<u32>,
 }
 
 impl PageRequest {

@@ -28,6 +28,7 @@ pub struct Health {
 
 /// Liveness: the process is running.
 #[utoipa::path(
+    operation_id = "health_live",
     tag = "operations",
     responses((status = 200, description = "The process runs", body = Health))
 )]
@@ -44,6 +45,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Readiness: the database answers and every migration this build knows is applied.
 #[utoipa::path(
+    operation_id = "health_ready",
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Health),
@@ -88,6 +90,7 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
 /// Prometheus metrics: requests by route template and status, latency, pool state.
 /// Answers 404 when `REINTEGRA_METRICS=off`.
 #[utoipa::path(
+    operation_id = "metrics",
     tag = "operations",
     responses(
         (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
@@ -109,6 +112,7 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
 
 /// The OpenAPI document of this API (the same as `openapi/openapi.json` in the repository).
 #[utoipa::path(
+    operation_id = "openapi_document",
     tag = "operations",
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object))
 )]

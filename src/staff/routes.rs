@@ -10,7 +10,7 @@ use super::model::{
 use super::{repo, service};
 use crate::auth::CurrentStaff;
 use crate::http::{
-    created, ok_with_etag, AppError, IfMatch, PageRequest, Paginated, Problem, QueryParams,
+    created, ok_with_etag, AppError, IfMatch, PageParams, Paginated, Problem, QueryParams,
     RequestContext,
 };
 use crate::policy::{self, Action, Role, View};
@@ -39,9 +39,10 @@ struct StaffQuery {
 /// Staff sorted by name. Admins get full records; everyone else the directory
 /// (`id, full_name, roles, active`) to pick care teams and facilitators.
 #[utoipa::path(
+    operation_id = "list_staff",
     tag = "staff",
     security(("bearer" = [])),
-    params(StaffQuery, PageRequest),
+    params(StaffQuery, PageParams),
     responses(
         (status = 200, description = "One page of staff", body = Paginated<StaffListItem>),
         (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
@@ -85,6 +86,7 @@ async fn list(
 
 /// Create a staff account. It must change the initial password at first sign-in.
 #[utoipa::path(
+    operation_id = "create_staff",
     tag = "staff",
     security(("bearer" = [])),
     request_body(content = inline(NewStaffDoc), description = "`{email, full_name, roles[], initial_password, active_until?}`"),
@@ -116,6 +118,7 @@ async fn create(
 
 /// One staff member: the full record for admins, the directory entry for everyone else.
 #[utoipa::path(
+    operation_id = "get_staff",
     tag = "staff",
     security(("bearer" = [])),
     params(("id" = String, Path)),
@@ -152,6 +155,7 @@ async fn read(
 /// changes and deactivation end the member's sessions. The last active admin cannot be
 /// deactivated or demoted (409 `last_admin`).
 #[utoipa::path(
+    operation_id = "update_staff",
     tag = "staff",
     security(("bearer" = [])),
     params(("id" = String, Path), ("If-Match" = String, Header, description = "The staff member's ETag")),
@@ -194,6 +198,7 @@ async fn update(
 /// Set a new initial password (admins): the member must change it at next sign-in, login
 /// throttling is cleared and every session ends. `If-Match` is optional.
 #[utoipa::path(
+    operation_id = "reset_staff_password",
     tag = "staff",
     security(("bearer" = [])),
     params(("id" = String, Path), ("If-Match" = Option<String>, Header)),

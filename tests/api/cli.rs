@@ -182,7 +182,10 @@ fn the_openapi_command_prints_the_committed_document() {
     let committed =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
             .unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
+    assert!(
+        String::from_utf8(out.stdout).unwrap() == committed,
+        "`reintegra openapi` differs from openapi/openapi.json"
+    );
 }
 
 #[test]
@@ -196,5 +199,77 @@ fn help_documents_every_environment_variable() {
     }
     for sub in ["serve", "migrate", "openapi"] {
         assert!(help.contains(sub));
+    }
+}
+
+fn create_admin(dir: &Path, email: &str, password: &str) -> std::process::Output {
+    let mut child = command(dir)
+        .args([
+            "create-admin",
+            "--email",
+            email,
+            "--full-name",
+            "Ada Admin",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn create_admin_bootstraps_an_installation_and_resets_an_existing_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = create_admin(dir.path(), "Ada@Club.test", "a long admin password");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("created admin ada@club.test"));
+
+    let out = create_admin(dir.path(), "ada@club.test", "another admin password");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("reset the password of ada@club.test"));
+
+    let url = reintegra::config::DatabaseUrl::Sqlite(dir.path().join("data/reintegra.db"));
+    let mut conn = reintegra::db::establish(&url).unwrap();
+    let member = reintegra::staff::repo::find_by_email(&mut conn, "ada@club.test")
+        .unwrap()
+        .unwrap();
+    assert_eq!(member.roles, vec![reintegra::policy::Role::Admin]);
+    assert!(!member.row.must_change_password);
+    let params = reintegra::config::Argon2Params::default();
+    assert!(
+        reintegra::auth::password::verify_with(
+            &params,
+            "another admin password",
+            &member.row.password_hash
+        )
+        .matches
+    );
+
+    for (email, password, complaint) in [
+        ("ada@club.test", "short", "password"),
+        ("not-an-email", "a long admin password", "--email"),
+        ("ada@club.test", "ada-is-the-admin-here", "password"),
+    ] {
+        let out = create_admin(dir.path(), email, password);
+        assert!(!out.status.success(), "{email} / {password}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(complaint), "{stderr}");
     }
 }

@@ -5,7 +5,9 @@ mod common;
 mod fixtures;
 
 mod audit_chain;
+mod audit_routes;
 mod auth;
+mod authz_matrix;
 mod cli;
 mod conventions;
 mod database;

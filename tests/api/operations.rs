@@ -135,3 +135,25 @@ fn every_operation_documents_its_errors_with_the_shared_problem_schema() {
         }
     }
 }
+
+#[test]
+fn operation_ids_are_unique() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&reintegra::openapi::document_json()).unwrap();
+    let mut ids: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| {
+            op["operationId"]
+                .as_str()
+                .expect("every operation has an operationId")
+                .to_owned()
+        })
+        .collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "duplicate operationIds");
+}

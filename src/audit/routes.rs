@@ -1,0 +1,222 @@
+//! `/api/v1/audit-events`: the log (admins: events naming no participant; managers: events
+//! about participants; auditors: all) and the chain verification.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Europe::Warsaw;
+use diesel::prelude::*;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::model::{EventRow, StoredEvent, Verification};
+use crate::auth::CurrentStaff;
+use crate::db::schema::audit_events;
+use crate::db::AnyConnection;
+use crate::http::{
+    csv, AppError, PageParams, PageRequest, Paginated, Problem, QueryParams, RequestContext,
+};
+use crate::policy::{Action, Scope};
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list).service(verify);
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct AuditQuery {
+    participant_id: Option<String>,
+    actor_id: Option<String>,
+    /// An action name such as `participant.read` (for denied attempts, the permission lacked).
+    action: Option<String>,
+    outcome: Option<super::AuditOutcome>,
+    /// First calendar day (Europe/Warsaw), inclusive.
+    from: Option<NaiveDate>,
+    /// Last calendar day (Europe/Warsaw), inclusive.
+    to: Option<NaiveDate>,
+}
+
+/// Which events a caller's grants reveal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visible {
+    All,
+    WithoutParticipant,
+    AboutParticipants,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Filter {
+    participant_id: Option<String>,
+    actor_id: Option<String>,
+    action: Option<String>,
+    outcome: Option<String>,
+    from: Option<NaiveDateTime>,
+    to: Option<NaiveDateTime>,
+}
+
+/// Midnight in Warsaw of `day`, as naive UTC.
+fn warsaw_midnight(day: NaiveDate) -> NaiveDateTime {
+    let local = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    Warsaw
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.naive_utc())
+        .unwrap_or(local)
+}
+
+fn query(visible: Visible, f: &Filter) -> audit_events::BoxedQuery<'static, crate::db::DbBackend> {
+    let mut q = audit_events::table.into_boxed();
+    q = match visible {
+        Visible::All => q,
+        Visible::WithoutParticipant => q.filter(audit_events::participant_id.is_null()),
+        Visible::AboutParticipants => q.filter(audit_events::participant_id.is_not_null()),
+    };
+    if let Some(v) = &f.participant_id {
+        q = q.filter(audit_events::participant_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.actor_id {
+        q = q.filter(audit_events::actor_id.eq(v.clone()));
+    }
+    if let Some(v) = &f.action {
+        q = q.filter(audit_events::action.eq(v.clone()));
+    }
+    if let Some(v) = &f.outcome {
+        q = q.filter(audit_events::outcome.eq(v.clone()));
+    }
+    if let Some(v) = f.from {
+        q = q.filter(audit_events::at.ge(v));
+    }
+    if let Some(v) = f.to {
+        q = q.filter(audit_events::at.lt(v));
+    }
+    q
+}
+
+fn load(
+    conn: &mut AnyConnection,
+    visible: Visible,
+    f: &Filter,
+    page: Option<PageRequest>,
+) -> Result<(Vec<StoredEvent>, i64), AppError> {
+    let total: i64 = query(visible, f).count().get_result(conn)?;
+    let mut q = query(visible, f).order(audit_events::seq.asc());
+    if let Some(page) = page {
+        q = q.offset(page.offset()).limit(page.limit());
+    }
+    let rows: Vec<EventRow> = q.select(EventRow::as_select()).load(conn)?;
+    let events = rows
+        .into_iter()
+        .map(StoredEvent::from_row)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AppError::internal)?;
+    Ok((events, total))
+}
+
+const CSV_COLUMNS: &[&str] = &[
+    "seq",
+    "at",
+    "actor_id",
+    "actor_roles",
+    "action",
+    "outcome",
+    "entity_type",
+    "entity_id",
+    "participant_id",
+    "request_id",
+    "ip",
+    "changed_fields",
+    "prev_hash",
+    "hash",
+];
+
+/// The audit log, oldest first. Values of sensitive fields are never in it, only field names.
+/// `Accept: text/csv` answers every matching event (no pagination).
+#[utoipa::path(
+    operation_id = "list_audit_events",
+    tag = "audit",
+    security(("bearer" = [])),
+    params(AuditQuery, PageParams),
+    responses(
+        (status = 200, description = "Events", content(
+            (Paginated<StoredEvent> = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not read the audit log", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "Neither JSON nor CSV accepted", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/audit-events")]
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    mut params: QueryParams,
+) -> Result<HttpResponse, AppError> {
+    let grants = caller.require(&state, &ctx, Action::AuditList).await?;
+    let scopes: Vec<Scope> = grants.iter().map(|g| g.scope).collect();
+    let visible = if scopes.contains(&Scope::All)
+        || (scopes.contains(&Scope::EventsWithoutParticipant)
+            && scopes.contains(&Scope::EventsAboutParticipants))
+    {
+        Visible::All
+    } else if scopes.contains(&Scope::EventsAboutParticipants) {
+        Visible::AboutParticipants
+    } else {
+        Visible::WithoutParticipant
+    };
+    let as_csv = csv::wants_csv(&req);
+    let page = params.page();
+    let filter = Filter {
+        participant_id: params.get("participant_id", "an id"),
+        actor_id: params.get("actor_id", "an id"),
+        action: params.get("action", "an action name"),
+        outcome: params.get_with("outcome", |s| match s {
+            "allowed" | "denied" => Ok(s.to_owned()),
+            _ => Err("expected allowed or denied".into()),
+        }),
+        from: params
+            .get::<NaiveDate>("from", "a date YYYY-MM-DD")
+            .map(warsaw_midnight),
+        to: params
+            .get::<NaiveDate>("to", "a date YYYY-MM-DD")
+            .map(|d| warsaw_midnight(d + Duration::days(1))),
+    };
+    params.finish()?;
+    let (events, total) = state
+        .db
+        .read(move |conn| load(conn, visible, &filter, (!as_csv).then_some(page)))
+        .await?;
+    if as_csv {
+        return Ok(csv::response(
+            csv::render(CSV_COLUMNS, &events)?,
+            "audit-events.csv",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(Paginated::new(events, page, total)))
+}
+
+/// Recomputes the SHA-256 chain over every event.
+#[utoipa::path(
+    operation_id = "verify_audit_chain",
+    tag = "audit",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The verification", body = Verification),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only admins and auditors verify the chain", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/audit-events/verify")]
+async fn verify(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&state, &ctx, Action::AuditVerify).await?;
+    let verification = state.db.read(|conn| Ok(super::verify(conn)?)).await?;
+    Ok(HttpResponse::Ok().json(verification))
+}

@@ -1,0 +1,237 @@
+//! Every route × anonymous and each role → the status the policy promises (api.md §3, §13.3).
+//! A route that is documented but missing here fails `every_documented_route_is_in_the_matrix`.
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use serde_json::{json, Value};
+
+use reintegra::policy::Role;
+
+use crate::common::{TestApp, TestUser};
+
+/// Callers in column order: anonymous, then one signed-in user per role.
+const COLUMNS: [Option<Role>; 7] = [
+    None,
+    Some(Role::Admin),
+    Some(Role::Manager),
+    Some(Role::Psychologist),
+    Some(Role::SocialWorker),
+    Some(Role::Counsellor),
+    Some(Role::Auditor),
+];
+
+/// What a case needs that exists before the call: a staff member to act on.
+struct Fixture {
+    target_staff: String,
+}
+
+struct Case {
+    method: Method,
+    /// The documented template, e.g. `/api/v1/staff/{id}`.
+    template: &'static str,
+    path: fn(&Fixture) -> String,
+    body: Option<fn(usize) -> Value>,
+    if_match: bool,
+    expected: [u16; 7],
+}
+
+fn cases() -> Vec<Case> {
+    const ALL_OK: [u16; 7] = [401, 200, 200, 200, 200, 200, 200];
+    vec![
+        Case {
+            method: Method::GET,
+            template: "/api/v1/auth/me",
+            path: |_| "/api/v1/auth/me".into(),
+            body: None,
+            if_match: false,
+            expected: ALL_OK,
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/auth/logout",
+            path: |_| "/api/v1/auth/logout".into(),
+            body: Some(|_| json!({"refresh_token": "not-mine"})),
+            if_match: false,
+            expected: [401, 204, 204, 204, 204, 204, 204],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/auth/logout-all",
+            path: |_| "/api/v1/auth/logout-all".into(),
+            body: None,
+            if_match: false,
+            expected: [401, 204, 204, 204, 204, 204, 204],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/auth/password",
+            path: |_| "/api/v1/auth/password".into(),
+            body: Some(
+                |_| json!({"current_password": crate::common::TEST_PASSWORD, "new_password": "a different passphrase"}),
+            ),
+            if_match: false,
+            expected: ALL_OK,
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/staff",
+            path: |_| "/api/v1/staff".into(),
+            body: None,
+            if_match: false,
+            expected: ALL_OK,
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/staff",
+            path: |_| "/api/v1/staff".into(),
+            body: Some(|i| {
+                json!({"email": format!("new{i}@club.test"), "full_name": "New Person", "roles": ["counsellor"],
+                       "initial_password": "first password 123"})
+            }),
+            if_match: false,
+            expected: [401, 201, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/staff/{id}",
+            path: |f| format!("/api/v1/staff/{}", f.target_staff),
+            body: None,
+            if_match: false,
+            expected: ALL_OK,
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/staff/{id}",
+            path: |f| format!("/api/v1/staff/{}", f.target_staff),
+            body: Some(|_| json!({"full_name": "Renamed Person"})),
+            if_match: true,
+            expected: [401, 200, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/staff/{id}/reset-password",
+            path: |f| format!("/api/v1/staff/{}/reset-password", f.target_staff),
+            body: Some(|_| json!({"initial_password": "reset password 456"})),
+            if_match: false,
+            expected: [401, 200, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/audit-events",
+            path: |_| "/api/v1/audit-events".into(),
+            body: None,
+            if_match: false,
+            expected: [401, 200, 200, 403, 403, 403, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/audit-events/verify",
+            path: |_| "/api/v1/audit-events/verify".into(),
+            body: None,
+            if_match: false,
+            expected: [401, 200, 403, 403, 403, 403, 200],
+        },
+    ]
+}
+
+/// Routes anyone may call without a token.
+const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/health/live"),
+    ("GET", "/health/ready"),
+    ("GET", "/metrics"),
+    ("GET", "/api/v1/openapi.json"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
+];
+
+#[test]
+fn every_documented_route_is_in_the_matrix() {
+    let doc: Value = serde_json::from_str(&reintegra::openapi::document_json()).unwrap();
+    let covered: Vec<(String, String)> = cases()
+        .iter()
+        .map(|c| (c.method.to_string(), c.template.to_owned()))
+        .chain(PUBLIC.iter().map(|(m, p)| (m.to_string(), p.to_string())))
+        .collect();
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let key = (method.to_uppercase(), path.clone());
+            if !covered.contains(&key) {
+                missing.push(format!("{} {}", key.0, key.1));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes without authorization cases: {missing:?}"
+    );
+}
+
+#[actix_web::test]
+async fn each_route_answers_each_role_as_the_policy_promises() {
+    let app = TestApp::spawn().await;
+    let mut failures = Vec::new();
+    for (n, case) in cases().iter().enumerate() {
+        for (col, role) in COLUMNS.iter().enumerate() {
+            // Fresh callers and a fresh target per call: some calls end sessions or change state.
+            let (target_staff, _) = app.create_staff(&[Role::Counsellor], false);
+            let fixture = Fixture { target_staff };
+            let caller: Option<TestUser> = match role {
+                Some(r) => Some(app.user(&[*r]).await),
+                None => None,
+            };
+            let mut req = TestRequest::default()
+                .method(case.method.clone())
+                .uri(&(case.path)(&fixture));
+            if let Some(body) = case.body {
+                req = req.set_json(body(n * 10 + col));
+            }
+            if case.if_match {
+                req = req.insert_header(("if-match", "\"1\""));
+            }
+            let res = match &caller {
+                Some(user) => app.call_as(user, req).await,
+                None => app.call(req).await,
+            };
+            let expected = case.expected[col];
+            if res.status.as_u16() != expected {
+                failures.push(format!(
+                    "{} {} as {:?}: expected {expected}, got {} {}",
+                    case.method,
+                    case.template,
+                    role,
+                    res.status.as_u16(),
+                    res.text()
+                ));
+            }
+            if matches!(res.status.as_u16(), 401 | 403) {
+                assert_eq!(res.header("content-type"), Some("application/problem+json"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[actix_web::test]
+async fn refusals_by_the_policy_are_audited_as_denied() {
+    let app = TestApp::spawn().await;
+    let auditor = app.user(&[Role::Auditor]).await;
+    app.call_as(
+        &auditor,
+        TestRequest::post()
+            .uri("/api/v1/staff")
+            .set_json(json!({"email": "x@club.test"})),
+    )
+    .await
+    .problem(403, "forbidden");
+    app.get("/api/v1/staff").await.problem(401, "unauthorized");
+    let trail = app.audit_trail();
+    assert!(
+        trail.contains(&("staff.create".into(), "denied".into())),
+        "{trail:?}"
+    );
+    assert!(
+        trail.contains(&("auth.token_rejected".into(), "denied".into())),
+        "{trail:?}"
+    );
+}
