@@ -10,6 +10,7 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod participants;
 pub mod policy;
 pub mod staff;
 pub mod state;

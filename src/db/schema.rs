@@ -144,6 +144,159 @@ diesel::table! {
 diesel::joinable!(staff_roles -> staff (staff_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
 
+diesel::table! {
+    participants (id) {
+        id -> Text,
+        status -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        first_name_key -> Text,
+        last_name_key -> Text,
+        first_last_key -> Text,
+        last_first_key -> Text,
+        pesel -> Nullable<Text>,
+        id_document_kind -> Nullable<Text>,
+        id_document_number -> Nullable<Text>,
+        id_document_country -> Nullable<Text>,
+        birth_date -> Date,
+        sex -> Text,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        address_street -> Nullable<Text>,
+        address_postal_code -> Nullable<Text>,
+        address_city -> Nullable<Text>,
+        education_level -> Nullable<Text>,
+        labour_status_at_entry -> Nullable<Text>,
+        disability -> Nullable<Bool>,
+        legal_rep_full_name -> Nullable<Text>,
+        legal_rep_relation -> Nullable<Text>,
+        legal_rep_phone -> Nullable<Text>,
+        referral_source -> Text,
+        referral_reference -> Nullable<Text>,
+        referred_on -> Date,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    referrals (id) {
+        id -> Text,
+        participant_id -> Text,
+        source -> Text,
+        reference -> Nullable<Text>,
+        referred_on -> Date,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    qualifications (id) {
+        id -> Text,
+        participant_id -> Text,
+        decision -> Text,
+        decided_on -> Date,
+        reason -> Nullable<Text>,
+        decided_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    participant_risk_groups (participant_id, risk_group_code) {
+        participant_id -> Text,
+        risk_group_code -> Text,
+        evidence -> Text,
+        evidence_date -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    care_team_members (participant_id, staff_id) {
+        participant_id -> Text,
+        staff_id -> Text,
+        lead -> Bool,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        participant_id -> Text,
+        purpose -> Text,
+        description -> Nullable<Text>,
+        granted_on -> Date,
+        expires_on -> Nullable<Date>,
+        document_reference -> Text,
+        withdrawn_on -> Nullable<Date>,
+        withdrawal_note -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    case_notes (id) {
+        id -> Text,
+        participant_id -> Text,
+        body -> Text,
+        confidentiality -> Text,
+        corrects_note_id -> Nullable<Text>,
+        author_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    programmes (id) {
+        id -> Text,
+        participant_id -> Text,
+        start_date -> Date,
+        planned_months -> Integer,
+        planned_end_date -> Date,
+        basis -> Text,
+        basis_reference -> Nullable<Text>,
+        extension_reason -> Nullable<Text>,
+        exit_date -> Nullable<Date>,
+        exit_reason -> Nullable<Text>,
+        exit_note -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    follow_ups (id) {
+        id -> Text,
+        programme_id -> Text,
+        participant_id -> Text,
+        months_after_exit -> Integer,
+        due_on -> Date,
+        status -> Text,
+        contacted_on -> Nullable<Date>,
+        result -> Nullable<Text>,
+        note -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(referrals -> participants (participant_id));
+diesel::joinable!(qualifications -> participants (participant_id));
+diesel::joinable!(participant_risk_groups -> participants (participant_id));
+diesel::joinable!(participant_risk_groups -> risk_groups (risk_group_code));
+diesel::joinable!(care_team_members -> participants (participant_id));
+diesel::joinable!(care_team_members -> staff (staff_id));
+diesel::joinable!(consents -> participants (participant_id));
+diesel::joinable!(case_notes -> participants (participant_id));
+diesel::joinable!(programmes -> participants (participant_id));
+diesel::joinable!(follow_ups -> programmes (programme_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     audit_chain_head,
@@ -156,4 +309,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     activity_types,
     idempotency_keys,
     service_locks,
+    participants,
+    referrals,
+    qualifications,
+    participant_risk_groups,
+    care_team_members,
+    consents,
+    case_notes,
+    programmes,
+    follow_ups,
 );

@@ -1,0 +1,9 @@
+DROP TABLE follow_ups;
+DROP TABLE programmes;
+DROP TABLE case_notes;
+DROP TABLE consents;
+DROP TABLE care_team_members;
+DROP TABLE participant_risk_groups;
+DROP TABLE qualifications;
+DROP TABLE referrals;
+DROP TABLE participants;

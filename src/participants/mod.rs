@@ -1,0 +1,3 @@
+//! Participants: identity, referral, qualification, care teams, consents, notes.
+
+pub mod pesel;
