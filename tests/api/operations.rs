@@ -135,3 +135,18 @@ fn every_operation_documents_its_errors_with_the_shared_problem_schema() {
         }
     }
 }
+
+#[test]
+fn operation_ids_are_unique() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&reintegra::openapi::document_json()).unwrap();
+    let mut seen = std::collections::HashMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap().to_owned();
+            if let Some(first) = seen.insert(id.clone(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {first} and {method} {path}");
+            }
+        }
+    }
+}
