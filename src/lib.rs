@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod policy;
+pub mod settings;
 pub mod staff;
 pub mod state;
 pub mod text;
@@ -38,7 +39,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         scope::scope("/api/v1")
             .service(ops::openapi_json)
             .configure(auth::routes::routes)
-            .configure(staff::routes::routes),
+            .configure(staff::routes::routes)
+            .configure(settings::routes::routes),
     );
 }
 

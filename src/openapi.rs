@@ -31,6 +31,7 @@ internal (500) and unavailable (503). Every response carries `X-Request-Id`.",
         (name = "operations", description = "Health, metrics and this document"),
         (name = "auth", description = "Sign-in, tokens, the caller's profile"),
         (name = "staff", description = "Staff accounts and the staff directory"),
+        (name = "settings", description = "The unit's settings"),
     )
 )]
 struct ApiDoc;

@@ -9,3 +9,4 @@ mod cli;
 mod conventions;
 mod database;
 mod operations;
+mod settings;
