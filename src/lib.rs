@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod dictionaries;
 pub mod http;
 pub mod metrics;
 pub mod openapi;
@@ -40,7 +41,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(ops::openapi_json)
             .configure(auth::routes::routes)
             .configure(staff::routes::routes)
-            .configure(settings::routes::routes),
+            .configure(settings::routes::routes)
+            .configure(dictionaries::routes::routes),
     );
 }
 

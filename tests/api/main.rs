@@ -8,5 +8,6 @@ mod audit_chain;
 mod cli;
 mod conventions;
 mod database;
+mod dictionaries;
 mod operations;
 mod settings;
