@@ -6,12 +6,14 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod dictionaries;
 pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod participants;
 pub mod policy;
+pub mod settings;
 pub mod staff;
 pub mod state;
 pub mod text;
@@ -40,7 +42,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(ops::openapi_json)
             .configure(auth::routes::routes)
             .configure(staff::routes::routes)
-            .configure(audit::routes::routes),
+            .configure(audit::routes::routes)
+            .configure(settings::routes::routes)
+            .configure(dictionaries::routes::routes),
     );
 }
 

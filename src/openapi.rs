@@ -32,6 +32,8 @@ internal (500) and unavailable (503). Every response carries `X-Request-Id`.",
         (name = "auth", description = "Sign-in, tokens, the caller's profile"),
         (name = "staff", description = "Staff accounts and the staff directory"),
         (name = "audit", description = "The audit log and its hash chain"),
+        (name = "settings", description = "The unit's settings"),
+        (name = "dictionaries", description = "Risk groups and activity types"),
     )
 )]
 struct ApiDoc;

@@ -175,7 +175,11 @@ pub async fn update(
             ))
             .execute(conn)
             .map_err(unique_as_email_taken)?;
-            cas_outcome(updated, Some(current.row.version))?;
+            if updated == 0 {
+                // Another writer won between our read and our update: report its version.
+                let now_version = repo::find(conn, &id)?.map(|m| m.row.version);
+                cas_outcome(updated, now_version)?;
+            }
             if let Some(roles) = &patch.roles {
                 if roles_changed {
                     repo::set_roles(conn, &id, &roles.0)?;

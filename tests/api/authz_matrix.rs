@@ -23,6 +23,45 @@ const COLUMNS: [Option<Role>; 7] = [
 /// What a case needs that exists before the call: a staff member to act on.
 struct Fixture {
     target_staff: String,
+    risk_group: String,
+    activity_type: String,
+}
+
+/// A fresh dictionary entry of each kind, so every PATCH meets version 1.
+fn fresh_dictionary_entries(app: &TestApp, n: usize) -> (String, String) {
+    use diesel::prelude::*;
+    use reintegra::db::schema::{activity_types, risk_groups};
+    let now = reintegra::http::stored_now(&app.clock);
+    let (rg, at) = (format!("matrix_group_{n}"), format!("matrix_type_{n}"));
+    let mut conn = app.conn();
+    diesel::insert_into(risk_groups::table)
+        .values((
+            risk_groups::code.eq(&rg),
+            risk_groups::label_en.eq("Matrix group"),
+            risk_groups::label_pl.eq("Grupa testowa"),
+            risk_groups::statutory.eq(false),
+            risk_groups::active.eq(true),
+            risk_groups::version.eq(1_i64),
+            risk_groups::created_at.eq(now),
+            risk_groups::updated_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    diesel::insert_into(activity_types::table)
+        .values((
+            activity_types::code.eq(&at),
+            activity_types::label_en.eq("Matrix type"),
+            activity_types::label_pl.eq("Typ testowy"),
+            activity_types::area.eq("social"),
+            activity_types::category.eq("other"),
+            activity_types::active.eq(true),
+            activity_types::version.eq(1_i64),
+            activity_types::created_at.eq(now),
+            activity_types::updated_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    (rg, at)
 }
 
 struct Case {
@@ -117,6 +156,95 @@ fn cases() -> Vec<Case> {
         },
         Case {
             method: Method::GET,
+            template: "/api/v1/settings",
+            path: |_| "/api/v1/settings".into(),
+            body: None,
+            if_match: false,
+            expected: ALL_OK,
+        },
+        Case {
+            method: Method::PUT,
+            template: "/api/v1/settings",
+            path: |_| "/api/v1/settings".into(),
+            body: Some(|_| {
+                json!({"unit_name": "KIS Matrix", "unit_kind": "kis", "programme_months": 12,
+                       "follow_up_months": [3, 6, 12], "retention_years": 5,
+                       "project_retention_until": null, "review_interval_days": 90})
+            }),
+            if_match: true,
+            expected: [401, 200, 403, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/risk-groups",
+            path: |_| "/api/v1/risk-groups".into(),
+            body: None,
+            if_match: false,
+            expected: ALL_OK,
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/risk-groups",
+            path: |_| "/api/v1/risk-groups".into(),
+            body: Some(
+                |i| json!({"code": format!("new_group_{i}"), "label_en": "New", "label_pl": "Nowa"}),
+            ),
+            if_match: false,
+            expected: [401, 201, 201, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/risk-groups/{code}",
+            path: |f| format!("/api/v1/risk-groups/{}", f.risk_group),
+            body: None,
+            if_match: false,
+            expected: ALL_OK,
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/risk-groups/{code}",
+            path: |f| format!("/api/v1/risk-groups/{}", f.risk_group),
+            body: Some(|_| json!({"label_en": "Renamed"})),
+            if_match: true,
+            expected: [401, 200, 200, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/activity-types",
+            path: |_| "/api/v1/activity-types".into(),
+            body: None,
+            if_match: false,
+            expected: ALL_OK,
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/activity-types",
+            path: |_| "/api/v1/activity-types".into(),
+            body: Some(|i| {
+                json!({"code": format!("new_type_{i}"), "label_en": "New", "label_pl": "Nowy",
+                       "area": "vocational", "category": "course"})
+            }),
+            if_match: false,
+            expected: [401, 201, 201, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/activity-types/{code}",
+            path: |f| format!("/api/v1/activity-types/{}", f.activity_type),
+            body: None,
+            if_match: false,
+            expected: ALL_OK,
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/activity-types/{code}",
+            path: |f| format!("/api/v1/activity-types/{}", f.activity_type),
+            body: Some(|_| json!({"label_en": "Renamed"})),
+            if_match: true,
+            expected: [401, 200, 200, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::GET,
             template: "/api/v1/audit-events",
             path: |_| "/api/v1/audit-events".into(),
             body: None,
@@ -175,7 +303,12 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
         for (col, role) in COLUMNS.iter().enumerate() {
             // Fresh callers and a fresh target per call: some calls end sessions or change state.
             let (target_staff, _) = app.create_staff(&[Role::Counsellor], false);
-            let fixture = Fixture { target_staff };
+            let (risk_group, activity_type) = fresh_dictionary_entries(&app, n * 10 + col);
+            let fixture = Fixture {
+                target_staff,
+                risk_group,
+                activity_type,
+            };
             let caller: Option<TestUser> = match role {
                 Some(r) => Some(app.user(&[*r]).await),
                 None => None,

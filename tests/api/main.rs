@@ -11,5 +11,7 @@ mod authz_matrix;
 mod cli;
 mod conventions;
 mod database;
+mod dictionaries;
 mod operations;
+mod settings;
 mod staff;
