@@ -44,7 +44,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(staff::routes::routes)
             .configure(audit::routes::routes)
             .configure(settings::routes::routes)
-            .configure(dictionaries::routes::routes),
+            .configure(dictionaries::routes::routes)
+            .configure(participants::routes::routes),
     );
 }
 

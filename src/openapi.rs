@@ -34,6 +34,7 @@ internal (500) and unavailable (503). Every response carries `X-Request-Id`.",
         (name = "audit", description = "The audit log and its hash chain"),
         (name = "settings", description = "The unit's settings"),
         (name = "dictionaries", description = "Risk groups and activity types"),
+        (name = "participants", description = "Participants, their referral, qualification, risk groups and care team"),
     )
 )]
 struct ApiDoc;

@@ -1,3 +1,8 @@
-//! Participants: identity, referral, qualification, care teams, consents, notes.
+//! Participants: identity, referral, qualification, risk groups and care teams.
 
+pub mod access;
+pub mod model;
 pub mod pesel;
+pub mod repo;
+pub mod routes;
+pub mod service;

@@ -25,6 +25,9 @@ struct Fixture {
     target_staff: String,
     risk_group: String,
     activity_type: String,
+    /// A participant whose care team is led by `lead` (the caller only when the case says so).
+    participant: String,
+    lead: String,
 }
 
 /// A fresh dictionary entry of each kind, so every PATCH meets version 1.
@@ -69,8 +72,10 @@ struct Case {
     /// The documented template, e.g. `/api/v1/staff/{id}`.
     template: &'static str,
     path: fn(&Fixture) -> String,
-    body: Option<fn(usize) -> Value>,
+    body: Option<fn(&Fixture, usize) -> Value>,
     if_match: bool,
+    /// Put a clinical caller on the participant's care team (as lead).
+    on_team: bool,
     expected: [u16; 7],
 }
 
@@ -83,14 +88,16 @@ fn cases() -> Vec<Case> {
             path: |_| "/api/v1/auth/me".into(),
             body: None,
             if_match: false,
+            on_team: false,
             expected: ALL_OK,
         },
         Case {
             method: Method::POST,
             template: "/api/v1/auth/logout",
             path: |_| "/api/v1/auth/logout".into(),
-            body: Some(|_| json!({"refresh_token": "not-mine"})),
+            body: Some(|_, _| json!({"refresh_token": "not-mine"})),
             if_match: false,
+            on_team: false,
             expected: [401, 204, 204, 204, 204, 204, 204],
         },
         Case {
@@ -99,6 +106,7 @@ fn cases() -> Vec<Case> {
             path: |_| "/api/v1/auth/logout-all".into(),
             body: None,
             if_match: false,
+            on_team: false,
             expected: [401, 204, 204, 204, 204, 204, 204],
         },
         Case {
@@ -106,9 +114,10 @@ fn cases() -> Vec<Case> {
             template: "/api/v1/auth/password",
             path: |_| "/api/v1/auth/password".into(),
             body: Some(
-                |_| json!({"current_password": crate::common::TEST_PASSWORD, "new_password": "a different passphrase"}),
+                |_, _| json!({"current_password": crate::common::TEST_PASSWORD, "new_password": "a different passphrase"}),
             ),
             if_match: false,
+            on_team: false,
             expected: ALL_OK,
         },
         Case {
@@ -117,17 +126,19 @@ fn cases() -> Vec<Case> {
             path: |_| "/api/v1/staff".into(),
             body: None,
             if_match: false,
+            on_team: false,
             expected: ALL_OK,
         },
         Case {
             method: Method::POST,
             template: "/api/v1/staff",
             path: |_| "/api/v1/staff".into(),
-            body: Some(|i| {
+            body: Some(|_, i| {
                 json!({"email": format!("new{i}@club.test"), "full_name": "New Person", "roles": ["counsellor"],
                        "initial_password": "first password 123"})
             }),
             if_match: false,
+            on_team: false,
             expected: [401, 201, 403, 403, 403, 403, 403],
         },
         Case {
@@ -136,22 +147,25 @@ fn cases() -> Vec<Case> {
             path: |f| format!("/api/v1/staff/{}", f.target_staff),
             body: None,
             if_match: false,
+            on_team: false,
             expected: ALL_OK,
         },
         Case {
             method: Method::PATCH,
             template: "/api/v1/staff/{id}",
             path: |f| format!("/api/v1/staff/{}", f.target_staff),
-            body: Some(|_| json!({"full_name": "Renamed Person"})),
+            body: Some(|_, _| json!({"full_name": "Renamed Person"})),
             if_match: true,
+            on_team: false,
             expected: [401, 200, 403, 403, 403, 403, 403],
         },
         Case {
             method: Method::POST,
             template: "/api/v1/staff/{id}/reset-password",
             path: |f| format!("/api/v1/staff/{}/reset-password", f.target_staff),
-            body: Some(|_| json!({"initial_password": "reset password 456"})),
+            body: Some(|_, _| json!({"initial_password": "reset password 456"})),
             if_match: false,
+            on_team: false,
             expected: [401, 200, 403, 403, 403, 403, 403],
         },
         Case {
@@ -160,18 +174,20 @@ fn cases() -> Vec<Case> {
             path: |_| "/api/v1/settings".into(),
             body: None,
             if_match: false,
+            on_team: false,
             expected: ALL_OK,
         },
         Case {
             method: Method::PUT,
             template: "/api/v1/settings",
             path: |_| "/api/v1/settings".into(),
-            body: Some(|_| {
+            body: Some(|_, _| {
                 json!({"unit_name": "KIS Matrix", "unit_kind": "kis", "programme_months": 12,
                        "follow_up_months": [3, 6, 12], "retention_years": 5,
                        "project_retention_until": null, "review_interval_days": 90})
             }),
             if_match: true,
+            on_team: false,
             expected: [401, 200, 403, 403, 403, 403, 403],
         },
         Case {
@@ -180,6 +196,7 @@ fn cases() -> Vec<Case> {
             path: |_| "/api/v1/risk-groups".into(),
             body: None,
             if_match: false,
+            on_team: false,
             expected: ALL_OK,
         },
         Case {
@@ -187,9 +204,10 @@ fn cases() -> Vec<Case> {
             template: "/api/v1/risk-groups",
             path: |_| "/api/v1/risk-groups".into(),
             body: Some(
-                |i| json!({"code": format!("new_group_{i}"), "label_en": "New", "label_pl": "Nowa"}),
+                |_, i| json!({"code": format!("new_group_{i}"), "label_en": "New", "label_pl": "Nowa"}),
             ),
             if_match: false,
+            on_team: false,
             expected: [401, 201, 201, 403, 403, 403, 403],
         },
         Case {
@@ -198,14 +216,16 @@ fn cases() -> Vec<Case> {
             path: |f| format!("/api/v1/risk-groups/{}", f.risk_group),
             body: None,
             if_match: false,
+            on_team: false,
             expected: ALL_OK,
         },
         Case {
             method: Method::PATCH,
             template: "/api/v1/risk-groups/{code}",
             path: |f| format!("/api/v1/risk-groups/{}", f.risk_group),
-            body: Some(|_| json!({"label_en": "Renamed"})),
+            body: Some(|_, _| json!({"label_en": "Renamed"})),
             if_match: true,
+            on_team: false,
             expected: [401, 200, 200, 403, 403, 403, 403],
         },
         Case {
@@ -214,17 +234,19 @@ fn cases() -> Vec<Case> {
             path: |_| "/api/v1/activity-types".into(),
             body: None,
             if_match: false,
+            on_team: false,
             expected: ALL_OK,
         },
         Case {
             method: Method::POST,
             template: "/api/v1/activity-types",
             path: |_| "/api/v1/activity-types".into(),
-            body: Some(|i| {
+            body: Some(|_, i| {
                 json!({"code": format!("new_type_{i}"), "label_en": "New", "label_pl": "Nowy",
                        "area": "vocational", "category": "course"})
             }),
             if_match: false,
+            on_team: false,
             expected: [401, 201, 201, 403, 403, 403, 403],
         },
         Case {
@@ -233,15 +255,76 @@ fn cases() -> Vec<Case> {
             path: |f| format!("/api/v1/activity-types/{}", f.activity_type),
             body: None,
             if_match: false,
+            on_team: false,
             expected: ALL_OK,
         },
         Case {
             method: Method::PATCH,
             template: "/api/v1/activity-types/{code}",
             path: |f| format!("/api/v1/activity-types/{}", f.activity_type),
-            body: Some(|_| json!({"label_en": "Renamed"})),
+            body: Some(|_, _| json!({"label_en": "Renamed"})),
             if_match: true,
+            on_team: false,
             expected: [401, 200, 200, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants",
+            path: |_| "/api/v1/participants".into(),
+            body: Some(|f, i| {
+                let mut body = crate::common::participant_body(i as u32 + 5000);
+                body["care_team"] = json!([{"staff_id": f.lead, "lead": true}]);
+                body
+            }),
+            if_match: false,
+            on_team: false,
+            expected: [401, 403, 201, 201, 201, 201, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants",
+            path: |_| "/api/v1/participants".into(),
+            body: None,
+            if_match: false,
+            on_team: false,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        // Another team's participant: clinicians cannot see it (404).
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}",
+            path: |f| format!("/api/v1/participants/{}", f.participant),
+            body: None,
+            if_match: false,
+            on_team: false,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}",
+            path: |f| format!("/api/v1/participants/{}", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/participants/{id}",
+            path: |f| format!("/api/v1/participants/{}", f.participant),
+            body: Some(|_, _| json!({"first_name": "Renamed"})),
+            if_match: true,
+            on_team: false,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/participants/{id}",
+            path: |f| format!("/api/v1/participants/{}", f.participant),
+            body: Some(|_, _| json!({"first_name": "Renamed"})),
+            if_match: true,
+            on_team: true,
+            expected: [401, 403, 200, 200, 200, 200, 403],
         },
         Case {
             method: Method::GET,
@@ -249,6 +332,7 @@ fn cases() -> Vec<Case> {
             path: |_| "/api/v1/audit-events".into(),
             body: None,
             if_match: false,
+            on_team: false,
             expected: [401, 200, 200, 403, 403, 403, 200],
         },
         Case {
@@ -257,6 +341,7 @@ fn cases() -> Vec<Case> {
             path: |_| "/api/v1/audit-events/verify".into(),
             body: None,
             if_match: false,
+            on_team: false,
             expected: [401, 200, 403, 403, 403, 403, 200],
         },
     ]
@@ -304,20 +389,32 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
             // Fresh callers and a fresh target per call: some calls end sessions or change state.
             let (target_staff, _) = app.create_staff(&[Role::Counsellor], false);
             let (risk_group, activity_type) = fresh_dictionary_entries(&app, n * 10 + col);
+            let caller: Option<TestUser> = match role {
+                Some(r) => Some(app.user(&[*r]).await),
+                None => None,
+            };
+            let lead = match (&caller, role) {
+                (Some(user), Some(r)) if case.on_team && r.is_clinical() => user.clone(),
+                _ => app.user(&[Role::SocialWorker]).await,
+            };
+            let participant = app
+                .register_participant(
+                    &lead,
+                    crate::common::participant_body((n * 10 + col) as u32 + 1000),
+                )
+                .await;
             let fixture = Fixture {
                 target_staff,
                 risk_group,
                 activity_type,
-            };
-            let caller: Option<TestUser> = match role {
-                Some(r) => Some(app.user(&[*r]).await),
-                None => None,
+                participant,
+                lead: lead.id.clone(),
             };
             let mut req = TestRequest::default()
                 .method(case.method.clone())
                 .uri(&(case.path)(&fixture));
             if let Some(body) = case.body {
-                req = req.set_json(body(n * 10 + col));
+                req = req.set_json(body(&fixture, n * 10 + col));
             }
             if case.if_match {
                 req = req.insert_header(("if-match", "\"1\""));

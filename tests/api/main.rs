@@ -13,5 +13,6 @@ mod conventions;
 mod database;
 mod dictionaries;
 mod operations;
+mod participants;
 mod settings;
 mod staff;

@@ -321,7 +321,12 @@ async fn two_concurrent_demotions_of_the_last_two_admins_leave_one() {
     statuses.sort();
     // The loser is refused by the last-admin rule (409) or, when the winner's change ended its
     // session before its request was authenticated, by the token check (401).
-    assert!(statuses == [200, 409] || statuses == [200, 401], "{} / {}", ra.text(), rb.text());
+    assert!(
+        statuses == [200, 409] || statuses == [200, 401],
+        "{} / {}",
+        ra.text(),
+        rb.text()
+    );
     let admins = app
         .get_as(
             if ra.status == 200 { &a } else { &b },

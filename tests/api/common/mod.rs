@@ -501,3 +501,48 @@ impl TestApp {
             .expect("read audit events")
     }
 }
+
+/// A valid, unique PESEL for test participant number `n`.
+pub fn pesel_for(n: u32) -> String {
+    use reintegra::participants::pesel::{Pesel, Sex};
+    let birth = chrono::NaiveDate::from_ymd_opt(1970 + (n % 40) as i32, 1 + (n % 12), 1 + (n % 28))
+        .unwrap();
+    let sex = if n % 2 == 0 { Sex::Female } else { Sex::Male };
+    Pesel::generate(birth, (n / 40 % 10_000) as u16, sex)
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+/// A complete registration body for participant number `n`.
+pub fn participant_body(n: u32) -> serde_json::Value {
+    serde_json::json!({
+        "first_name": "Anna",
+        "last_name": format!("Przykładowa-{n}"),
+        "pesel": pesel_for(n),
+        "phone": "+48 600 100 200",
+        "email": format!("anna{n}@example.org"),
+        "address": {"street": "Ogrodowa 1", "postal_code": "00-950", "city": "Łódź"},
+        "education_level": "isced_3_4",
+        "labour_status_at_entry": "long_term_unemployed",
+        "disability": false,
+        "referral": {"source": "ops", "reference": "OPS/2026/1", "referred_on": "2026-02-20"},
+        "risk_groups": [{"code": "long_term_unemployed", "evidence": "PUP certificate 12/2026", "evidence_date": "2026-02-10"}]
+    })
+}
+
+impl TestApp {
+    /// Registers a participant as `user` (who joins the care team as lead if clinical).
+    pub async fn register_participant(&self, user: &TestUser, body: serde_json::Value) -> String {
+        let res = self
+            .call_as(
+                user,
+                TestRequest::post()
+                    .uri("/api/v1/participants")
+                    .set_json(body),
+            )
+            .await;
+        assert_eq!(res.status, 201, "register: {}", res.text());
+        res.json()["id"].as_str().unwrap().to_owned()
+    }
+}

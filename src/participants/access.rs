@@ -1,0 +1,137 @@
+//! Who may see and act on one participant: the policy's grants applied to the care team.
+//!
+//! Every participant route and sub-resource (consents, notes, programmes, …) goes through
+//! [`authorize`]: a role that may never do the action gets 403 whatever the participant; a
+//! participant the caller cannot see is 404 (its existence is not revealed); one the caller sees
+//! but may not act on is 403. Denials are audited. Lists scope in SQL with [`caseload_filter`].
+
+use diesel::prelude::*;
+
+use crate::auth::CurrentStaff;
+use crate::db::schema::{care_team_members, participants};
+use crate::db::AnyConnection;
+use crate::http::{AppError, RequestContext};
+use crate::policy::{self, Action, Grant, Role, Scope, View};
+use crate::state::AppState;
+
+/// What the caller is to one participant.
+#[derive(Debug, Clone)]
+pub struct CaseAccess {
+    pub participant_id: String,
+    pub status: String,
+    pub version: i64,
+    pub on_team: bool,
+    pub is_lead: bool,
+    /// The view the caller's read grants give (auditors: no contact details).
+    pub view: View,
+    /// True when some grant for the action lets the caller act on every participant.
+    pub acts_on_all: bool,
+}
+
+/// Does `grant` let the caller act, given their place on the participant's team?
+fn satisfies(grant: &Grant, roles: &[Role], on_team: bool, is_lead: bool) -> bool {
+    match grant.scope {
+        Scope::All => true,
+        Scope::OwnCaseload | Scope::Team => on_team,
+        Scope::TeamLead => is_lead,
+        Scope::TeamPsychologist => on_team && roles.contains(&Role::Psychologist),
+        Scope::Facilitator
+        | Scope::Own
+        | Scope::EventsWithoutParticipant
+        | Scope::EventsAboutParticipants => false,
+    }
+}
+
+/// The caller's membership of the participant's team: `Some(lead)` when on it.
+pub fn membership(
+    conn: &mut AnyConnection,
+    participant_id: &str,
+    staff_id: &str,
+) -> QueryResult<Option<bool>> {
+    care_team_members::table
+        .find((participant_id, staff_id))
+        .select(care_team_members::lead)
+        .first(conn)
+        .optional()
+}
+
+/// The decision for `action` on a participant, without audit (for code already in a transaction).
+pub fn check(
+    conn: &mut AnyConnection,
+    caller: &CurrentStaff,
+    action: Action,
+    participant_id: &str,
+) -> Result<CaseAccess, AppError> {
+    let grants = policy::require(&caller.roles, action)?;
+    let row: Option<(String, i64)> = participants::table
+        .find(participant_id)
+        .select((participants::status, participants::version))
+        .first(conn)
+        .optional()?;
+    let Some((status, version)) = row else {
+        return Err(AppError::NotFound);
+    };
+    let lead = membership(conn, participant_id, &caller.id)?;
+    let (on_team, is_lead) = (lead.is_some(), lead == Some(true));
+    let read_grants = policy::grants(&caller.roles, Action::ParticipantRead);
+    let can_see = read_grants.iter().any(|g| {
+        g.scope == Scope::All || (on_team && matches!(g.scope, Scope::OwnCaseload | Scope::Team))
+    });
+    let may_act = grants
+        .iter()
+        .any(|g| satisfies(g, &caller.roles, on_team, is_lead));
+    policy::decide(can_see, may_act)?;
+    Ok(CaseAccess {
+        participant_id: participant_id.to_owned(),
+        status,
+        version,
+        on_team,
+        is_lead,
+        view: policy::widest_view(&read_grants),
+        acts_on_all: grants.iter().any(|g| g.scope == Scope::All),
+    })
+}
+
+/// [`check`] on the blocking pool, writing a denied attempt to the audit log.
+pub async fn authorize(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+    action: Action,
+    participant_id: &str,
+) -> Result<CaseAccess, AppError> {
+    let who = caller.clone();
+    let pid = participant_id.to_owned();
+    let decision = state
+        .db
+        .read(move |conn| check(conn, &who, action, &pid))
+        .await;
+    if let Err(AppError::NotFound | AppError::Forbidden(_)) = &decision {
+        caller
+            .record_denial(
+                state,
+                ctx,
+                action,
+                Some(("participant", participant_id.to_owned())),
+            )
+            .await;
+    }
+    decision
+}
+
+/// Which participants a list may show the caller: all, or those whose team includes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caseload {
+    All,
+    TeamOf(String),
+}
+
+/// The caseload a list action covers for the caller (403 when the role may not list at all).
+pub fn caseload(caller: &CurrentStaff, action: Action) -> Result<Caseload, AppError> {
+    let grants = policy::require(&caller.roles, action)?;
+    if grants.iter().any(|g| g.scope == Scope::All) {
+        Ok(Caseload::All)
+    } else {
+        Ok(Caseload::TeamOf(caller.id.clone()))
+    }
+}

@@ -1,0 +1,370 @@
+//! Participant queries. No HTTP, no policy.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::access::Caseload;
+use super::model::{
+    CareTeamEntry, ParticipantListRow, ParticipantRow, ProgrammeSummary, RiskGroupEntry, Sex,
+    Status,
+};
+use crate::db::schema::{care_team_members, participant_risk_groups, participants, programmes};
+use crate::db::{AnyConnection, DbBackend};
+use crate::http::PageRequest;
+
+pub fn insert(conn: &mut AnyConnection, row: &ParticipantRow) -> QueryResult<()> {
+    diesel::insert_into(participants::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<ParticipantRow>> {
+    participants::table
+        .find(id)
+        .select(ParticipantRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The participant holding `pesel`, other than `except`.
+pub fn pesel_owner(
+    conn: &mut AnyConnection,
+    pesel: &str,
+    except: Option<&str>,
+) -> QueryResult<Option<String>> {
+    let mut q = participants::table
+        .filter(participants::pesel.eq(pesel))
+        .select(participants::id)
+        .into_boxed();
+    if let Some(id) = except {
+        q = q.filter(participants::id.ne(id));
+    }
+    q.first(conn).optional()
+}
+
+pub fn risk_groups_of(conn: &mut AnyConnection, id: &str) -> QueryResult<Vec<RiskGroupEntry>> {
+    let rows: Vec<(String, String, Option<NaiveDate>)> = participant_risk_groups::table
+        .filter(participant_risk_groups::participant_id.eq(id))
+        .order(participant_risk_groups::risk_group_code.asc())
+        .select((
+            participant_risk_groups::risk_group_code,
+            participant_risk_groups::evidence,
+            participant_risk_groups::evidence_date,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, evidence, evidence_date)| RiskGroupEntry {
+            code,
+            evidence,
+            evidence_date,
+        })
+        .collect())
+}
+
+pub fn replace_risk_groups(
+    conn: &mut AnyConnection,
+    id: &str,
+    entries: &[RiskGroupEntry],
+) -> QueryResult<()> {
+    diesel::delete(
+        participant_risk_groups::table.filter(participant_risk_groups::participant_id.eq(id)),
+    )
+    .execute(conn)?;
+    for e in entries {
+        diesel::insert_into(participant_risk_groups::table)
+            .values((
+                participant_risk_groups::participant_id.eq(id),
+                participant_risk_groups::risk_group_code.eq(&e.code),
+                participant_risk_groups::evidence.eq(&e.evidence),
+                participant_risk_groups::evidence_date.eq(e.evidence_date),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn care_team_of(conn: &mut AnyConnection, id: &str) -> QueryResult<Vec<CareTeamEntry>> {
+    let rows: Vec<(String, bool)> = care_team_members::table
+        .filter(care_team_members::participant_id.eq(id))
+        .order((
+            care_team_members::lead.desc(),
+            care_team_members::staff_id.asc(),
+        ))
+        .select((care_team_members::staff_id, care_team_members::lead))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(staff_id, lead)| CareTeamEntry { staff_id, lead })
+        .collect())
+}
+
+/// Replaces the team: members removed first, so the one-lead index never sees two leads.
+pub fn replace_care_team(
+    conn: &mut AnyConnection,
+    id: &str,
+    team: &[CareTeamEntry],
+) -> QueryResult<()> {
+    diesel::delete(care_team_members::table.filter(care_team_members::participant_id.eq(id)))
+        .execute(conn)?;
+    for m in team {
+        diesel::insert_into(care_team_members::table)
+            .values((
+                care_team_members::participant_id.eq(id),
+                care_team_members::staff_id.eq(&m.staff_id),
+                care_team_members::lead.eq(m.lead),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn open_programme(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<ProgrammeSummary>> {
+    let row: Option<(String, NaiveDate, NaiveDate)> = programmes::table
+        .filter(programmes::participant_id.eq(id))
+        .filter(programmes::exit_date.is_null())
+        .select((
+            programmes::id,
+            programmes::start_date,
+            programmes::planned_end_date,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(
+        row.map(|(id, start_date, planned_end_date)| ProgrammeSummary {
+            id,
+            start_date,
+            planned_end_date,
+        }),
+    )
+}
+
+/// Bumps the version (sub-collections changed under the participant's ETag) as a
+/// compare-and-swap; answers the rows changed.
+pub fn bump_version(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected: i64,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        participants::table
+            .filter(participants::id.eq(id))
+            .filter(participants::version.eq(expected)),
+    )
+    .set((
+        participants::version.eq(participants::version + 1),
+        participants::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+pub fn set_status(
+    conn: &mut AnyConnection,
+    id: &str,
+    status: Status,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(participants::table.find(id))
+        .set((
+            participants::status.eq(status.as_str()),
+            participants::version.eq(participants::version + 1),
+            participants::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn version_of(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<i64>> {
+    participants::table
+        .find(id)
+        .select(participants::version)
+        .first(conn)
+        .optional()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Name,
+    NewestFirst,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Folded text: a prefix of first or last name, "first last" or "last first".
+    pub name_prefix: Option<String>,
+    /// Digits: a PESEL prefix.
+    pub pesel_prefix: Option<String>,
+    pub status: Option<Status>,
+    pub risk_group: Option<String>,
+    pub staff_id: Option<String>,
+    pub programme_active: Option<bool>,
+    pub referred_from: Option<NaiveDate>,
+    pub referred_to: Option<NaiveDate>,
+}
+
+fn filtered(caseload: &Caseload, f: &ListFilter) -> participants::BoxedQuery<'static, DbBackend> {
+    let mut q = participants::table.into_boxed();
+    if let Caseload::TeamOf(staff_id) = caseload {
+        q = q.filter(
+            participants::id.eq_any(
+                care_team_members::table
+                    .filter(care_team_members::staff_id.eq(staff_id.clone()))
+                    .select(care_team_members::participant_id),
+            ),
+        );
+    }
+    if let Some(prefix) = &f.name_prefix {
+        let pattern = crate::text::like_prefix(prefix);
+        q = q.filter(
+            participants::first_name_key
+                .like(pattern.clone())
+                .escape('\\')
+                .or(participants::last_name_key
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(participants::first_last_key
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(participants::last_first_key.like(pattern).escape('\\')),
+        );
+    }
+    if let Some(digits) = &f.pesel_prefix {
+        q = q.filter(participants::pesel.like(format!("{digits}%")));
+    }
+    if let Some(status) = f.status {
+        q = q.filter(participants::status.eq(status.as_str()));
+    }
+    if let Some(code) = &f.risk_group {
+        q = q.filter(
+            participants::id.eq_any(
+                participant_risk_groups::table
+                    .filter(participant_risk_groups::risk_group_code.eq(code.clone()))
+                    .select(participant_risk_groups::participant_id),
+            ),
+        );
+    }
+    if let Some(staff_id) = &f.staff_id {
+        q = q.filter(
+            participants::id.eq_any(
+                care_team_members::table
+                    .filter(care_team_members::staff_id.eq(staff_id.clone()))
+                    .select(care_team_members::participant_id),
+            ),
+        );
+    }
+    if let Some(active) = f.programme_active {
+        let open = programmes::table
+            .filter(programmes::exit_date.is_null())
+            .select(programmes::participant_id);
+        q = if active {
+            q.filter(participants::id.eq_any(open))
+        } else {
+            q.filter(diesel::dsl::not(participants::id.eq_any(open)))
+        };
+    }
+    if let Some(from) = f.referred_from {
+        q = q.filter(participants::referred_on.ge(from));
+    }
+    if let Some(to) = f.referred_to {
+        q = q.filter(participants::referred_on.le(to));
+    }
+    q
+}
+
+type ListRow = (String, String, String, NaiveDate, String, String, i64);
+
+/// One page (or, with `page = None`, every row) of the caller's participants, with the total:
+/// one count query, one page query, and one query each for the page's risk groups, leads and
+/// open programmes — never one per row.
+pub fn list(
+    conn: &mut AnyConnection,
+    caseload: &Caseload,
+    filter: &ListFilter,
+    sort: Sort,
+    page: Option<PageRequest>,
+) -> QueryResult<(Vec<ParticipantListRow>, i64)> {
+    let total: i64 = filtered(caseload, filter).count().get_result(conn)?;
+    let mut q = filtered(caseload, filter);
+    q = match sort {
+        // Folded keys first so Ł sorts beside L on both backends, then the originals and the id.
+        Sort::Name => q.order((
+            participants::last_name_key.asc(),
+            participants::first_name_key.asc(),
+            participants::last_name.asc(),
+            participants::first_name.asc(),
+            participants::id.asc(),
+        )),
+        Sort::NewestFirst => q.order((participants::created_at.desc(), participants::id.asc())),
+    };
+    if let Some(page) = page {
+        q = q.offset(page.offset()).limit(page.limit());
+    }
+    let rows: Vec<ListRow> = q
+        .select((
+            participants::id,
+            participants::first_name,
+            participants::last_name,
+            participants::birth_date,
+            participants::sex,
+            participants::status,
+            participants::version,
+        ))
+        .load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let groups: Vec<(String, String)> = participant_risk_groups::table
+        .filter(participant_risk_groups::participant_id.eq_any(&ids))
+        .order(participant_risk_groups::risk_group_code.asc())
+        .select((
+            participant_risk_groups::participant_id,
+            participant_risk_groups::risk_group_code,
+        ))
+        .load(conn)?;
+    let leads: Vec<(String, String)> = care_team_members::table
+        .filter(care_team_members::participant_id.eq_any(&ids))
+        .filter(care_team_members::lead.eq(true))
+        .select((
+            care_team_members::participant_id,
+            care_team_members::staff_id,
+        ))
+        .load(conn)?;
+    let open: Vec<(String, String, NaiveDate, NaiveDate)> = programmes::table
+        .filter(programmes::participant_id.eq_any(&ids))
+        .filter(programmes::exit_date.is_null())
+        .select((
+            programmes::participant_id,
+            programmes::id,
+            programmes::start_date,
+            programmes::planned_end_date,
+        ))
+        .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(
+            |(id, first_name, last_name, birth_date, sex, status, version)| ParticipantListRow {
+                risk_groups: groups
+                    .iter()
+                    .filter(|(p, _)| *p == id)
+                    .map(|(_, c)| c.clone())
+                    .collect(),
+                lead_staff_id: leads.iter().find(|(p, _)| *p == id).map(|(_, s)| s.clone()),
+                current_programme: open.iter().find(|(p, ..)| *p == id).map(
+                    |(_, pid, start, end)| ProgrammeSummary {
+                        id: pid.clone(),
+                        start_date: *start,
+                        planned_end_date: *end,
+                    },
+                ),
+                id,
+                first_name,
+                last_name,
+                birth_date,
+                sex: Sex::parse(&sex).unwrap_or(Sex::Female),
+                status: Status::parse(&status).unwrap_or(Status::Referred),
+                version,
+            },
+        )
+        .collect();
+    Ok((items, total))
+}

@@ -1,0 +1,267 @@
+//! `/api/v1/participants`: register, list and search, read, update personal data.
+
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::access;
+use super::model::{NewParticipant, Participant, ParticipantListRow, ParticipantPatch, Status};
+use super::repo::{ListFilter, Sort};
+use super::service;
+use crate::auth::CurrentStaff;
+use crate::http::{
+    created, csv, ok_with_etag, AppError, IfMatch, PageParams, Paginated, Problem, QueryParams,
+    RawJson, RequestContext,
+};
+use crate::policy::Action;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(register)
+        .service(list)
+        .service(read)
+        .service(update);
+}
+
+/// Register a referred participant. The registering clinician joins the care team (as lead when
+/// no lead is named); a manager without a clinical role names a team with a lead. Duplicate
+/// PESEL → 409 `duplicate_pesel` (`existing_participant_id` only if the caller may see it).
+#[utoipa::path(
+    operation_id = "create_participant",
+    tag = "participants",
+    security(("bearer" = [])),
+    request_body(content = Object, description = "See api.md §5: names, `pesel` or `id_document` + `birth_date` + `sex`, contact, `referral` (required), `risk_groups`, `care_team`"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for 24 h")),
+    responses(
+        (status = 201, description = "Registered with status `referred`", body = Participant, headers(("Location" = String), ("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not register participants", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`duplicate_pesel`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Every invalid field, with JSON Pointers", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/participants")]
+async fn register(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    body: RawJson,
+) -> Result<HttpResponse, AppError> {
+    caller
+        .require(&state, &ctx, Action::ParticipantCreate)
+        .await?;
+    let new: NewParticipant = body.parse()?;
+    let p = service::register(&state, &ctx, &caller, new).await?;
+    Ok(created(
+        format!("/api/v1/participants/{}", p.id),
+        p.version,
+        &p,
+    ))
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ListQuery {
+    /// All digits: a PESEL prefix. Otherwise a prefix of the first name, the last name,
+    /// "first last" or "last first", case- and diacritic-insensitive.
+    q: Option<String>,
+    status: Option<Status>,
+    /// A risk-group code.
+    risk_group: Option<String>,
+    /// Participants on this staff member's care teams.
+    staff_id: Option<String>,
+    programme_active: Option<bool>,
+    /// Referred on or after this date.
+    referred_from: Option<NaiveDate>,
+    /// Referred on or before this date.
+    referred_to: Option<NaiveDate>,
+    /// `last_name,first_name` (default) or `-created_at`.
+    sort: Option<String>,
+}
+
+const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "sex",
+    "status",
+    "risk_groups",
+    "lead_staff_id",
+    "current_programme.id",
+    "current_programme.start_date",
+    "current_programme.planned_end_date",
+    "version",
+];
+
+/// Participants the caller may see (managers and auditors: all; clinicians: their caseload),
+/// as summaries without contact details. Each read of the list (or its CSV) is audited as one
+/// `participant.list` event.
+#[utoipa::path(
+    operation_id = "list_participants",
+    tag = "participants",
+    security(("bearer" = [])),
+    params(ListQuery, PageParams),
+    responses(
+        (status = 200, description = "One page, or every row as CSV", content(
+            (Paginated<ParticipantListRow> = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role sees no participants", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "Neither JSON nor CSV accepted", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/participants")]
+async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    mut params: QueryParams,
+) -> Result<HttpResponse, AppError> {
+    let caseload = match access::caseload(&caller, Action::ParticipantList) {
+        Ok(c) => c,
+        Err(e) => {
+            caller
+                .record_denial(&state, &ctx, Action::ParticipantList, None)
+                .await;
+            return Err(e);
+        }
+    };
+    let as_csv = csv::wants_csv(&req);
+    let page = params.page();
+    let mut filter = ListFilter::default();
+    let mut used: Vec<&'static str> = Vec::new();
+    if let Some(q) = params.get_with("q", |s| {
+        let s = s.trim();
+        if s.is_empty() || s.chars().count() > 100 {
+            Err("expected 1–100 characters".into())
+        } else {
+            Ok(s.to_owned())
+        }
+    }) {
+        if q.bytes().all(|b| b.is_ascii_digit()) {
+            filter.pesel_prefix = Some(q);
+        } else {
+            filter.name_prefix = Some(crate::text::fold(&q));
+        }
+        used.push("q");
+    }
+    filter.status = params.get("status", "a participant status");
+    filter.risk_group = params.get("risk_group", "a risk-group code");
+    filter.staff_id = params.get_with("staff_id", |s| {
+        uuid::Uuid::parse_str(s)
+            .map(|u| u.to_string())
+            .map_err(|_| "expected a staff id".into())
+    });
+    filter.programme_active = params.get("programme_active", "true or false");
+    filter.referred_from = params.get("referred_from", "a date YYYY-MM-DD");
+    filter.referred_to = params.get("referred_to", "a date YYYY-MM-DD");
+    let sort = params
+        .get_with("sort", |s| match s {
+            "last_name,first_name" => Ok(Sort::Name),
+            "-created_at" => Ok(Sort::NewestFirst),
+            _ => Err("expected last_name,first_name or -created_at".into()),
+        })
+        .unwrap_or(Sort::Name);
+    params.finish()?;
+    for (set, name) in [
+        (filter.status.is_some(), "status"),
+        (filter.risk_group.is_some(), "risk_group"),
+        (filter.staff_id.is_some(), "staff_id"),
+        (filter.programme_active.is_some(), "programme_active"),
+        (filter.referred_from.is_some(), "referred_from"),
+        (filter.referred_to.is_some(), "referred_to"),
+    ] {
+        if set {
+            used.push(name);
+        }
+    }
+    let request = service::ListRequest {
+        caseload,
+        filter,
+        filters_used: used,
+        sort,
+        page: (!as_csv).then_some(page),
+    };
+    let (rows, total) = service::list(&state, &ctx, &caller, request).await?;
+    if as_csv {
+        return Ok(csv::response(
+            csv::render(CSV_COLUMNS, &rows)?,
+            "participants.csv",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(Paginated::new(rows, page, total)))
+}
+
+/// A participant's full record (auditors: without contact details). Every read is audited.
+#[utoipa::path(
+    operation_id = "get_participant",
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The record", body = Participant, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role sees no participants", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such participant, or not on your caseload", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/participants/{id}")]
+async fn read(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    id: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let access = access::authorize(
+        &state,
+        &ctx,
+        &caller,
+        Action::ParticipantRead,
+        &id.to_string(),
+    )
+    .await?;
+    let p = service::read(&state, &ctx, &caller, access).await?;
+    Ok(ok_with_etag(p.version, &p))
+}
+
+/// Change personal fields (JSON merge semantics; `null` clears). `If-Match` required. A new PESEL
+/// is checked for duplicates and sets `birth_date` and `sex`.
+#[utoipa::path(
+    operation_id = "update_participant",
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("If-Match" = String, Header)),
+    request_body(content = Object, description = "Any personal field of the participant"),
+    responses(
+        (status = 200, description = "Updated", body = Participant, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not change participants", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such participant, or not on your caseload", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`duplicate_pesel`, `participant_anonymised`", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/participants/{id}")]
+async fn update(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    id: web::Path<uuid::Uuid>,
+    if_match: IfMatch,
+    body: RawJson,
+) -> Result<HttpResponse, AppError> {
+    let id = id.to_string();
+    access::authorize(&state, &ctx, &caller, Action::ParticipantUpdate, &id).await?;
+    let patch: ParticipantPatch = body.parse()?;
+    let expected = if_match.required()?;
+    let p = service::update(&state, &ctx, &caller, id, expected, patch).await?;
+    Ok(ok_with_etag(p.version, &p))
+}
