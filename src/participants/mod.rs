@@ -1,6 +1,7 @@
 //! Participants: identity, referral, qualification, risk groups and care teams.
 
 pub mod access;
+pub mod lifecycle;
 pub mod model;
 pub mod pesel;
 pub mod repo;

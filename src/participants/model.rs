@@ -3,21 +3,21 @@
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::pesel::{Pesel, Sex as PeselSex};
 use crate::db::schema::participants;
 use crate::http::body::{
-    FieldErrors, FieldProblem, FreeText, FromBody, FromField, Label, Name, Obj, Patch, SerdeField,
+    FieldErrors, FieldProblem, FreeText, FromBody, FromField, Label, Name, Obj, Patch,
 };
 use crate::staff::model::Email;
 
 macro_rules! closed_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         pub enum $name {
             $(#[serde(rename = $text)] $variant,)+
         }
@@ -39,7 +39,7 @@ macro_rules! closed_enum {
             }
         }
 
-        impl SerdeField for $name {
+        impl $crate::http::body::SerdeField for $name {
             const EXPECTED: &'static str = concat!("one of", $(" `", $text, "`"),+);
         }
 

@@ -1,12 +1,15 @@
 //! `/api/v1/participants`: register, list and search, read, update personal data.
 
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::access;
-use super::model::{NewParticipant, Participant, ParticipantListRow, ParticipantPatch, Status};
+use super::lifecycle;
+use super::model::{
+    NewParticipant, Participant, ParticipantListRow, ParticipantPatch, RiskGroupEntry, Status,
+};
 use super::repo::{ListFilter, Sort};
 use super::service;
 use crate::auth::CurrentStaff;
@@ -21,7 +24,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(register)
         .service(list)
         .service(read)
-        .service(update);
+        .service(update)
+        .service(put_risk_groups)
+        .service(qualify)
+        .service(refer)
+        .service(get_care_team)
+        .service(put_care_team)
+        .service(reassign);
 }
 
 /// Register a referred participant. The registering clinician joins the care team (as lead when
@@ -264,4 +273,267 @@ async fn update(
     let expected = if_match.required()?;
     let p = service::update(&state, &ctx, &caller, id, expected, patch).await?;
     Ok(ok_with_etag(p.version, &p))
+}
+
+/// Answers a sub-collection as the pagination envelope, with the participant's new ETag.
+fn collection<T: serde::Serialize>(items: Vec<T>, version: i64) -> HttpResponse {
+    let total = items.len() as i64;
+    let page = crate::http::PageRequest {
+        page: 1,
+        per_page: (total.max(1)) as u32,
+    };
+    ok_with_etag(version, &Paginated::new(items, page, total))
+}
+
+/// Replace the participant's risk groups (every entry needs evidence; new entries must be active
+/// groups, entries already held may stay after their group was retired). `If-Match` takes the
+/// participant's ETag and the answer carries its new one.
+#[utoipa::path(
+    operation_id = "replace_participant_risk_groups",
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "The participant's ETag")),
+    request_body(content = Vec<Object>, description = "`[{code, evidence, evidence_date?}]`"),
+    responses(
+        (status = 200, description = "The new list", body = Paginated<RiskGroupEntry>, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not change participants", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such participant, or not on your caseload", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid entries", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/participants/{id}/risk-groups")]
+async fn put_risk_groups(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    id: web::Path<uuid::Uuid>,
+    if_match: IfMatch,
+    body: RawJson,
+) -> Result<HttpResponse, AppError> {
+    let access = access::authorize(
+        &state,
+        &ctx,
+        &caller,
+        Action::ParticipantUpdate,
+        &id.to_string(),
+    )
+    .await?;
+    let body: lifecycle::RiskGroupsBody = body.parse()?;
+    let expected = if_match.required()?;
+    let (items, version) =
+        lifecycle::replace_risk_groups(&state, &ctx, &caller, access, expected, body).await?;
+    Ok(collection(items, version))
+}
+
+/// Decide on a referred participant: `qualified` (needs an active risk group with evidence,
+/// else 409 `risk_group_missing`) or `rejected` (needs `reason`). Only from `referred`
+/// (409 `participant_not_referred`). `If-Match` optional.
+#[utoipa::path(
+    operation_id = "qualify_participant",
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body(content = Object, description = "`{decision: qualified|rejected, decided_on, reason}`"),
+    responses(
+        (status = 200, description = "The participant after the decision", body = Participant, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the team's lead or a manager decides", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such participant, or not on your caseload", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`participant_not_referred`, `risk_group_missing`", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/participants/{id}/qualification")]
+async fn qualify(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    id: web::Path<uuid::Uuid>,
+    if_match: IfMatch,
+    body: RawJson,
+) -> Result<HttpResponse, AppError> {
+    let access = access::authorize(
+        &state,
+        &ctx,
+        &caller,
+        Action::ParticipantQualify,
+        &id.to_string(),
+    )
+    .await?;
+    let body: lifecycle::QualificationBody = body.parse()?;
+    let p = lifecycle::qualify(&state, &ctx, &caller, access, if_match.optional(), body).await?;
+    Ok(ok_with_etag(p.version, &p))
+}
+
+/// Refer an exited or rejected participant again (`{source, reference, referred_on}`): the
+/// status returns to `referred` and the earlier referral stays in the history.
+#[utoipa::path(
+    operation_id = "refer_participant_again",
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body(content = Object, description = "`{source, reference?, referred_on}`"),
+    responses(
+        (status = 201, description = "Referred again", body = Participant, headers(("Location" = String), ("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role may not change participants", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such participant, or not on your caseload", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`participant_not_closed`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/participants/{id}/referrals")]
+async fn refer(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    id: web::Path<uuid::Uuid>,
+    body: RawJson,
+) -> Result<HttpResponse, AppError> {
+    let access = access::authorize(
+        &state,
+        &ctx,
+        &caller,
+        Action::ParticipantUpdate,
+        &id.to_string(),
+    )
+    .await?;
+    let body: lifecycle::ReferralBody = body.parse()?;
+    let p = lifecycle::refer_again(&state, &ctx, &caller, access, body).await?;
+    Ok(created(
+        format!("/api/v1/participants/{}", p.id),
+        p.version,
+        &p,
+    ))
+}
+
+/// The care team, lead first.
+#[utoipa::path(
+    operation_id = "get_care_team",
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The team", body = Paginated<lifecycle::CareTeamMember>, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role sees no care teams", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such participant, or not on your caseload", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/participants/{id}/care-team")]
+async fn get_care_team(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    id: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let access =
+        access::authorize(&state, &ctx, &caller, Action::CareTeamRead, &id.to_string()).await?;
+    let pid = access.participant_id.clone();
+    let team = state
+        .db
+        .read(move |conn| Ok(lifecycle::team_with_names(conn, &pid)?))
+        .await?;
+    Ok(collection(team, access.version))
+}
+
+/// Replace the care team: exactly one lead; new members active staff with a clinical role
+/// (members already on the team may stay). A lead leaves only by naming another lead here.
+#[utoipa::path(
+    operation_id = "replace_care_team",
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("If-Match" = String, Header, description = "The participant's ETag")),
+    request_body(content = Vec<Object>, description = "`[{staff_id, lead}]`"),
+    responses(
+        (status = 200, description = "The new team", body = Paginated<lifecycle::CareTeamMember>, headers(("ETag" = String))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the team's lead or a manager assigns the team", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such participant, or not on your caseload", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Stale ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid members or not exactly one lead", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/participants/{id}/care-team")]
+async fn put_care_team(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    id: web::Path<uuid::Uuid>,
+    if_match: IfMatch,
+    body: RawJson,
+) -> Result<HttpResponse, AppError> {
+    let access = access::authorize(
+        &state,
+        &ctx,
+        &caller,
+        Action::CareTeamAssign,
+        &id.to_string(),
+    )
+    .await?;
+    let body: lifecycle::CareTeamBody = body.parse()?;
+    let expected = if_match.required()?;
+    let (team, version) =
+        lifecycle::replace_care_team(&state, &ctx, &caller, access, expected, body).await?;
+    Ok(collection(team, version))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Reassigned {
+    /// Participants whose care team changed.
+    pub moved: i64,
+}
+
+struct ReassignBody {
+    to_staff_id: String,
+}
+
+impl crate::http::FromBody for ReassignBody {
+    fn from_body(body: &serde_json::Value, errors: &mut crate::http::FieldErrors) -> Option<Self> {
+        let obj = errors.object(body, "")?;
+        let to: Option<uuid::Uuid> = errors.required(&obj, "to_staff_id");
+        Some(ReassignBody {
+            to_staff_id: to?.to_string(),
+        })
+    }
+}
+
+/// Move every care-team membership of a leaving staff member to `to_staff_id` (managers), in
+/// one transaction: memberships merge where the target is already on a team, the lead role
+/// passes to the target where the source held it, one audit event per participant.
+#[utoipa::path(
+    operation_id = "reassign_caseload",
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The staff member whose caseload moves")),
+    request_body(content = Object, description = "`{to_staff_id}`"),
+    responses(
+        (status = 200, description = "Moved", body = Reassigned),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only managers reassign caseloads", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such staff member", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The target is not an active clinician", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/staff/{id}/reassign-caseload")]
+async fn reassign(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    id: web::Path<uuid::Uuid>,
+    body: RawJson,
+) -> Result<HttpResponse, AppError> {
+    caller
+        .require(&state, &ctx, Action::StaffReassignCaseload)
+        .await?;
+    let body: ReassignBody = body.parse()?;
+    let moved =
+        lifecycle::reassign_caseload(&state, &ctx, &caller, id.to_string(), body.to_staff_id)
+            .await?;
+    Ok(HttpResponse::Ok().json(Reassigned { moved }))
 }

@@ -12,6 +12,7 @@ mod cli;
 mod conventions;
 mod database;
 mod dictionaries;
+mod lifecycle;
 mod operations;
 mod participants;
 mod settings;

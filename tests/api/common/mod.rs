@@ -546,3 +546,22 @@ impl TestApp {
         res.json()["id"].as_str().unwrap().to_owned()
     }
 }
+
+impl TestApp {
+    /// Qualifies a referred participant as `lead` (it has a risk group with evidence).
+    pub async fn qualify(&self, lead: &TestUser, participant_id: &str) {
+        let res = self
+            .call_as(
+                lead,
+                TestRequest::post()
+                    .uri(&format!(
+                        "/api/v1/participants/{participant_id}/qualification"
+                    ))
+                    .set_json(
+                        serde_json::json!({"decision": "qualified", "decided_on": "2026-02-25"}),
+                    ),
+            )
+            .await;
+        assert_eq!(res.status, 200, "qualify: {}", res.text());
+    }
+}

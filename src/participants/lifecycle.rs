@@ -1,0 +1,473 @@
+//! The participant's case around the record: risk groups, qualification, re-referral, the care
+//! team and caseload reassignment (api.md §5, §13.4).
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use super::access::CaseAccess;
+use super::model::*;
+use super::repo;
+use super::service::{check_care_team, check_risk_groups, record, record_referral};
+use crate::audit::{self, AuditAction, AuditOutcome, NewEvent};
+use crate::auth::CurrentStaff;
+use crate::db::schema::{care_team_members, qualifications, staff};
+use crate::db::AnyConnection;
+use crate::http::body::{FieldErrors, FreeText, FromBody, Obj};
+use crate::http::{cas_outcome, stored_now, AppError, RequestContext};
+use crate::policy::View;
+use crate::state::AppState;
+
+fn event(action: AuditAction, caller: &CurrentStaff, participant_id: &str) -> NewEvent {
+    NewEvent::new(action, AuditOutcome::Allowed, Some(caller.actor()))
+        .entity("participant", participant_id.to_owned())
+        .participant(participant_id.to_owned())
+}
+
+fn conflict_status(code: &'static str, detail: &str) -> AppError {
+    AppError::conflict(code, detail.to_owned())
+}
+
+/// Checks `If-Match` (when given) and bumps the participant's version: sub-collections change
+/// under the participant's ETag.
+fn bump(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected: Option<i64>,
+    current: i64,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AppError> {
+    let expected = expected.unwrap_or(current);
+    let n = repo::bump_version(conn, id, expected, now)?;
+    if n == 0 {
+        cas_outcome(0, repo::version_of(conn, id)?)?;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// Risk groups
+
+/// `PUT …/risk-groups`: the full list.
+pub struct RiskGroupsBody(pub Vec<RiskGroupInput>);
+
+impl FromBody for RiskGroupsBody {
+    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
+        read_list(errors, body, "", read_risk_group).map(RiskGroupsBody)
+    }
+}
+
+pub async fn replace_risk_groups(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+    access: CaseAccess,
+    expected: i64,
+    body: RiskGroupsBody,
+) -> Result<(Vec<RiskGroupEntry>, i64), AppError> {
+    let today = state.clock.today();
+    let now = stored_now(state.clock.as_ref());
+    let instant = state.clock.now();
+    let (caller, ctx) = (caller.clone(), ctx.clone());
+    state
+        .db
+        .write(move |conn| {
+            let id = access.participant_id;
+            let held: Vec<String> = repo::risk_groups_of(conn, &id)?
+                .into_iter()
+                .map(|g| g.code)
+                .collect();
+            let mut errors = FieldErrors::new();
+            check_risk_groups(conn, &body.0, &held, today, &mut errors, "")?;
+            if !errors.is_empty() {
+                return Err(AppError::Validation(errors.into_vec()));
+            }
+            let current = repo::version_of(conn, &id)?.ok_or(AppError::NotFound)?;
+            bump(conn, &id, Some(expected), current, now)?;
+            let entries: Vec<RiskGroupEntry> = body
+                .0
+                .iter()
+                .map(|g| RiskGroupEntry {
+                    code: g.code.clone(),
+                    evidence: g.evidence.as_str().to_owned(),
+                    evidence_date: g.evidence_date,
+                })
+                .collect();
+            repo::replace_risk_groups(conn, &id, &entries)?;
+            let codes: Vec<&str> = entries.iter().map(|e| e.code.as_str()).collect();
+            audit::record(
+                conn,
+                instant,
+                &ctx,
+                event(AuditAction::ParticipantRiskGroupsUpdate, &caller, &id)
+                    .changed(["risk_groups"])
+                    .details(json!({"codes": codes})),
+            )?;
+            let version = repo::version_of(conn, &id)?.unwrap_or(expected + 1);
+            Ok((repo::risk_groups_of(conn, &id)?, version))
+        })
+        .await
+}
+
+// ------------------------------------------------------------------------------------------
+// Qualification and re-referral
+
+closed_enum!(Decision { Qualified => "qualified", Rejected => "rejected" });
+
+pub struct QualificationBody {
+    pub decision: Decision,
+    pub decided_on: NaiveDate,
+    pub reason: Option<FreeText>,
+}
+
+impl FromBody for QualificationBody {
+    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
+        let obj = errors.object(body, "")?;
+        let decision = errors.required(&obj, "decision");
+        let decided_on = errors.required(&obj, "decided_on");
+        let reason: Option<Option<FreeText>> = errors.optional(&obj, "reason");
+        if decision == Some(Decision::Rejected) && reason.as_ref().is_some_and(|r| r.is_none()) {
+            errors.push("/reason", "required", "is required for a rejection");
+        }
+        Some(QualificationBody {
+            decision: decision?,
+            decided_on: decided_on?,
+            reason: reason?,
+        })
+    }
+}
+
+/// The decision on a referred participant: `qualified` needs at least one active risk group
+/// with evidence; `decided_on` lies between the referral and today.
+pub async fn qualify(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+    access: CaseAccess,
+    expected: Option<i64>,
+    body: QualificationBody,
+) -> Result<Participant, AppError> {
+    let today = state.clock.today();
+    let now = stored_now(state.clock.as_ref());
+    let instant = state.clock.now();
+    let (caller, ctx) = (caller.clone(), ctx.clone());
+    state
+        .db
+        .write(move |conn| {
+            let id = access.participant_id;
+            let row = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            if let Some(v) = expected {
+                if v != row.version {
+                    return Err(AppError::PreconditionFailed {
+                        current_version: row.version,
+                    });
+                }
+            }
+            if row.status != Status::Referred.as_str() {
+                return Err(conflict_status(
+                    "participant_not_referred",
+                    &format!(
+                        "Only a referred participant can be qualified; this one is {}.",
+                        row.status
+                    ),
+                ));
+            }
+            let mut errors = FieldErrors::new();
+            if body.decided_on < row.referred_on || body.decided_on > today {
+                errors.push(
+                    "/decided_on",
+                    "range",
+                    format!(
+                        "must lie between the referral ({}) and today",
+                        row.referred_on
+                    ),
+                );
+            }
+            if !errors.is_empty() {
+                return Err(AppError::Validation(errors.into_vec()));
+            }
+            if body.decision == Decision::Qualified {
+                let mut active = false;
+                for g in repo::risk_groups_of(conn, &id)? {
+                    if !g.evidence.trim().is_empty()
+                        && crate::dictionaries::repo::active_risk_group_exists(conn, &g.code)?
+                    {
+                        active = true;
+                    }
+                }
+                if !active {
+                    return Err(conflict_status(
+                        "risk_group_missing",
+                        "Qualification needs at least one active risk group with evidence.",
+                    ));
+                }
+            }
+            diesel::insert_into(qualifications::table)
+                .values((
+                    qualifications::id.eq(uuid::Uuid::new_v4().to_string()),
+                    qualifications::participant_id.eq(&id),
+                    qualifications::decision.eq(body.decision.as_str()),
+                    qualifications::decided_on.eq(body.decided_on),
+                    qualifications::reason.eq(body.reason.as_ref().map(|r| r.as_str())),
+                    qualifications::decided_by.eq(&caller.id),
+                    qualifications::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            let status = match body.decision {
+                Decision::Qualified => Status::Qualified,
+                Decision::Rejected => Status::Rejected,
+            };
+            repo::set_status(conn, &id, status, now)?;
+            audit::record(
+                conn,
+                instant,
+                &ctx,
+                event(AuditAction::ParticipantQualify, &caller, &id)
+                    .changed(["status"])
+                    .details(json!({"decision": body.decision.as_str()})),
+            )?;
+            let row = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            record(conn, row, View::Full, today)
+        })
+        .await
+}
+
+pub struct ReferralBody(pub ReferralInput);
+
+impl FromBody for ReferralBody {
+    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
+        let obj: Obj<'_> = errors.object(body, "")?;
+        read_referral(errors, &obj).map(ReferralBody)
+    }
+}
+
+/// A new referral moves an exited or rejected participant back to `referred`, keeping history.
+pub async fn refer_again(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+    access: CaseAccess,
+    body: ReferralBody,
+) -> Result<Participant, AppError> {
+    let today = state.clock.today();
+    let now = stored_now(state.clock.as_ref());
+    let instant = state.clock.now();
+    let (caller, ctx) = (caller.clone(), ctx.clone());
+    state
+        .db
+        .write(move |conn| {
+            let id = access.participant_id;
+            let row = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            if row.status != Status::Exited.as_str() && row.status != Status::Rejected.as_str() {
+                return Err(conflict_status(
+                    "participant_not_closed",
+                    &format!("Only an exited or rejected participant can be referred again; this one is {}.", row.status),
+                ));
+            }
+            let r = body.0;
+            let mut errors = FieldErrors::new();
+            not_future(&mut errors, "/referred_on", Some(r.referred_on), today);
+            if !errors.is_empty() {
+                return Err(AppError::Validation(errors.into_vec()));
+            }
+            record_referral(conn, &id, r.source, r.reference.as_ref().map(|x| x.as_str()), r.referred_on, &caller.id, now)?;
+            diesel::update(crate::db::schema::participants::table.find(&id))
+                .set((
+                    crate::db::schema::participants::referral_source.eq(r.source.as_str()),
+                    crate::db::schema::participants::referral_reference.eq(r.reference.as_ref().map(|x| x.as_str())),
+                    crate::db::schema::participants::referred_on.eq(r.referred_on),
+                ))
+                .execute(conn)?;
+            repo::set_status(conn, &id, Status::Referred, now)?;
+            audit::record(
+                conn,
+                instant,
+                &ctx,
+                event(AuditAction::ParticipantRefer, &caller, &id)
+                    .changed(["status", "referral"])
+                    .details(json!({"source": r.source.as_str()})),
+            )?;
+            let row = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            record(conn, row, View::Full, today)
+        })
+        .await
+}
+
+// ------------------------------------------------------------------------------------------
+// Care team
+
+/// A care-team member with their name, for pickers and team views.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CareTeamMember {
+    pub staff_id: String,
+    pub full_name: String,
+    pub lead: bool,
+}
+
+pub fn team_with_names(
+    conn: &mut AnyConnection,
+    participant_id: &str,
+) -> QueryResult<Vec<CareTeamMember>> {
+    let rows: Vec<(String, String, bool)> = care_team_members::table
+        .inner_join(staff::table)
+        .filter(care_team_members::participant_id.eq(participant_id))
+        .order((
+            care_team_members::lead.desc(),
+            staff::full_name_key.asc(),
+            staff::id.asc(),
+        ))
+        .select((
+            care_team_members::staff_id,
+            staff::full_name,
+            care_team_members::lead,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(staff_id, full_name, lead)| CareTeamMember {
+            staff_id,
+            full_name,
+            lead,
+        })
+        .collect())
+}
+
+pub struct CareTeamBody(pub Vec<CareTeamInput>);
+
+impl FromBody for CareTeamBody {
+    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
+        read_list(errors, body, "", read_care_team_entry).map(CareTeamBody)
+    }
+}
+
+/// `PUT …/care-team`: exactly one lead; a lead leaves only by naming another in the same PUT.
+pub async fn replace_care_team(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+    access: CaseAccess,
+    expected: i64,
+    body: CareTeamBody,
+) -> Result<(Vec<CareTeamMember>, i64), AppError> {
+    let today = state.clock.today();
+    let now = stored_now(state.clock.as_ref());
+    let instant = state.clock.now();
+    let (caller, ctx) = (caller.clone(), ctx.clone());
+    state
+        .db
+        .write(move |conn| {
+            let id = access.participant_id;
+            let on: Vec<String> = repo::care_team_of(conn, &id)?
+                .into_iter()
+                .map(|m| m.staff_id)
+                .collect();
+            let team: Vec<CareTeamEntry> = body
+                .0
+                .iter()
+                .map(|m| CareTeamEntry {
+                    staff_id: m.staff_id.clone(),
+                    lead: m.lead,
+                })
+                .collect();
+            let mut errors = FieldErrors::new();
+            check_care_team(conn, &team, &on, today, &mut errors, "")?;
+            if !errors.is_empty() {
+                return Err(AppError::Validation(errors.into_vec()));
+            }
+            let current = repo::version_of(conn, &id)?.ok_or(AppError::NotFound)?;
+            bump(conn, &id, Some(expected), current, now)?;
+            repo::replace_care_team(conn, &id, &team)?;
+            audit::record(
+                conn,
+                instant,
+                &ctx,
+                event(AuditAction::CareTeamUpdate, &caller, &id)
+                    .changed(["care_team"])
+                    .details(json!({"members": team.len()})),
+            )?;
+            let version = repo::version_of(conn, &id)?.unwrap_or(expected + 1);
+            Ok((team_with_names(conn, &id)?, version))
+        })
+        .await
+}
+
+/// Moves every care-team membership of `from` to `to` in one transaction (a staff member
+/// leaving): memberships merge where `to` is already on the team, the lead role passes to `to`
+/// where `from` held it, each participant's version is bumped and one event per participant is
+/// audited. Answers how many participants were affected.
+pub async fn reassign_caseload(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+    from: String,
+    to: String,
+) -> Result<i64, AppError> {
+    let today = state.clock.today();
+    let now = stored_now(state.clock.as_ref());
+    let instant = state.clock.now();
+    let (caller, ctx) = (caller.clone(), ctx.clone());
+    state
+        .db
+        .write(move |conn| {
+            if crate::staff::repo::find(conn, &from)?.is_none() {
+                return Err(AppError::NotFound);
+            }
+            let target_ok = match crate::staff::repo::find(conn, &to)? {
+                Some(t) => {
+                    t.can_sign_in(today)
+                        && t.roles.iter().any(|r| r.is_clinical())
+                        && t.row.id != from
+                }
+                None => false,
+            };
+            if !target_ok {
+                return Err(AppError::validation(
+                    "/to_staff_id",
+                    "not_clinical",
+                    "must be another active staff member with a clinical role",
+                ));
+            }
+            let memberships: Vec<(String, bool)> = care_team_members::table
+                .filter(care_team_members::staff_id.eq(&from))
+                .order(care_team_members::participant_id.asc())
+                .select((care_team_members::participant_id, care_team_members::lead))
+                .load(conn)?;
+            for (pid, was_lead) in &memberships {
+                let target_on = super::access::membership(conn, pid, &to)?;
+                diesel::delete(care_team_members::table.find((pid, &from))).execute(conn)?;
+                match target_on {
+                    Some(target_lead) => {
+                        diesel::update(care_team_members::table.find((pid, &to)))
+                            .set(care_team_members::lead.eq(target_lead || *was_lead))
+                            .execute(conn)?;
+                    }
+                    None => {
+                        diesel::insert_into(care_team_members::table)
+                            .values((
+                                care_team_members::participant_id.eq(pid),
+                                care_team_members::staff_id.eq(&to),
+                                care_team_members::lead.eq(*was_lead),
+                            ))
+                            .execute(conn)?;
+                    }
+                }
+                let version = repo::version_of(conn, pid)?.unwrap_or(0);
+                repo::bump_version(conn, pid, version, now)?;
+            }
+            // Audit rows last: the chain lock is taken after every participant row.
+            for (pid, _) in &memberships {
+                audit::record(
+                    conn,
+                    instant,
+                    &ctx,
+                    event(AuditAction::StaffReassignCaseload, &caller, pid)
+                        .changed(["care_team"])
+                        .details(json!({"from_staff_id": from, "to_staff_id": to})),
+                )?;
+            }
+            Ok(memberships.len() as i64)
+        })
+        .await
+}
