@@ -42,6 +42,14 @@ fn satisfies(grant: &Grant, roles: &[Role], on_team: bool, is_lead: bool) -> boo
     }
 }
 
+/// May the caller, already placed by [`check`], also do `action` on this participant?
+/// (E.g. whether a timeline reader may see note entries.)
+pub fn may(caller: &CurrentStaff, action: Action, access: &CaseAccess) -> bool {
+    policy::grants(&caller.roles, action)
+        .iter()
+        .any(|g| satisfies(g, &caller.roles, access.on_team, access.is_lead))
+}
+
 /// The caller's membership of the participant's team: `Some(lead)` when on it.
 pub fn membership(
     conn: &mut AnyConnection,

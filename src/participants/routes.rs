@@ -30,7 +30,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(refer)
         .service(get_care_team)
         .service(put_care_team)
-        .service(reassign);
+        .service(reassign)
+        .service(timeline);
 }
 
 /// Register a referred participant. The registering clinician joins the care team (as lead when
@@ -536,4 +537,58 @@ async fn reassign(
         lifecycle::reassign_caseload(&state, &ctx, &caller, id.to_string(), body.to_staff_id)
             .await?;
     Ok(HttpResponse::Ok().json(Reassigned { moved }))
+}
+
+/// Everything that happened to the participant, newest first, merged across resources and
+/// derived from the audit log. Entries about notes appear only to those who may read such notes
+/// (psychologist-only notes: the team's psychologists). The read is audited.
+#[utoipa::path(
+    operation_id = "get_participant_timeline",
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = String, Path), PageParams),
+    responses(
+        (status = 200, description = "One page of entries", body = Paginated<super::timeline::TimelineEntry>),
+        (status = 400, description = "Bad query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role sees no participants", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such participant, or not on your caseload", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/participants/{id}/timeline")]
+async fn timeline(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    id: web::Path<uuid::Uuid>,
+    mut params: QueryParams,
+) -> Result<HttpResponse, AppError> {
+    let access = access::authorize(
+        &state,
+        &ctx,
+        &caller,
+        Action::ParticipantRead,
+        &id.to_string(),
+    )
+    .await?;
+    let page = params.page();
+    params.finish()?;
+    let allowed = super::timeline::Confidential {
+        team_notes: access::may(&caller, Action::NoteRead, &access),
+        psychologist_notes: access::may(&caller, Action::PsychologistNoteRead, &access),
+    };
+    let pid = access.participant_id.clone();
+    let (entries, total) = state
+        .db
+        .read(move |conn| Ok(super::timeline::page(conn, &pid, allowed, page)?))
+        .await?;
+    let event = crate::audit::NewEvent::new(
+        crate::audit::AuditAction::ParticipantTimelineRead,
+        crate::audit::AuditOutcome::Allowed,
+        Some(caller.actor()),
+    )
+    .entity("participant", access.participant_id.clone())
+    .participant(access.participant_id.clone());
+    crate::audit::record_alone(&state, &ctx, event).await?;
+    Ok(HttpResponse::Ok().json(Paginated::new(entries, page, total)))
 }

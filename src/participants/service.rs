@@ -387,7 +387,9 @@ pub async fn register(
                 conn,
                 instant,
                 &ctx,
-                event(AuditAction::ParticipantCreate, &caller, &id).changed(changed),
+                event(AuditAction::ParticipantCreate, &caller, &id)
+                    .changed(changed)
+                    .details(json!({"source": new.referral.source.as_str()})),
             )?;
             record(conn, row, View::Full, today)
         })

@@ -361,3 +361,99 @@ async fn a_leaving_staff_members_caseload_moves_in_one_go() {
         .count();
     assert_eq!(events, 2, "one per participant");
 }
+
+#[actix_web::test]
+async fn the_timeline_tells_the_story_newest_first_and_hides_what_the_reader_may_not_see() {
+    use reintegra::audit::{self, AuditAction, AuditOutcome, NewEvent};
+    use reintegra::http::{AppError, RequestContext};
+
+    let app = TestApp::spawn().await;
+    let lead = app.user(&[Role::SocialWorker]).await;
+    let psych = app.user(&[Role::Psychologist]).await;
+    let outsider = app.user(&[Role::Psychologist]).await;
+    let auditor = app.user(&[Role::Auditor]).await;
+    let id = app.register_participant(&lead, participant_body(40)).await;
+    app.clock.advance(chrono::Duration::minutes(1));
+    let res = put(
+        &app,
+        &lead,
+        format!("/api/v1/participants/{id}/care-team"),
+        Some("\"1\""),
+        json!([{"staff_id": lead.id, "lead": true}, {"staff_id": psych.id}]),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    app.clock.advance(chrono::Duration::minutes(1));
+    app.qualify(&lead, &id).await;
+
+    // Note entries as the notes feature records them: a team note and a psychologist-only one.
+    let now = reintegra::clock::Clock::now(&app.clock);
+    for confidentiality in ["team", "psychologist"] {
+        let event = NewEvent::new(AuditAction::NoteCreate, AuditOutcome::Allowed, None)
+            .entity("note", uuid::Uuid::new_v4().to_string())
+            .participant(id.clone())
+            .details(json!({ "confidentiality": confidentiality }));
+        let ctx = RequestContext {
+            request_id: "t".into(),
+            ip: None,
+        };
+        app.state
+            .db
+            .write_blocking(|conn| audit::record(conn, now, &ctx, event).map_err(AppError::from))
+            .unwrap();
+    }
+
+    let path = format!("/api/v1/participants/{id}/timeline");
+    let kinds = |v: Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let for_psych = app.get_as(&psych, &path).await;
+    assert_eq!(for_psych.status, 200, "{}", for_psych.text());
+    assert_eq!(
+        kinds(for_psych.json()),
+        vec![
+            "note",
+            "note",
+            "qualification",
+            "care_team_changed",
+            "referral"
+        ]
+    );
+    let first = &for_psych.json()["items"][2];
+    assert_eq!(first["summary"], "Qualification decision (qualified)");
+    assert_eq!(first["resource_path"], format!("/api/v1/participants/{id}"));
+    assert!(first["at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        for_psych.json()["items"][4]["summary"],
+        "Registered on referral (ops)"
+    );
+
+    assert_eq!(
+        kinds(app.get_as(&lead, &path).await.json()),
+        vec!["note", "qualification", "care_team_changed", "referral"]
+    );
+    assert_eq!(
+        kinds(app.get_as(&auditor, &path).await.json()),
+        vec!["qualification", "care_team_changed", "referral"]
+    );
+    app.get_as(&outsider, &path).await.problem(404, "not-found");
+    let paged = app
+        .get_as(&psych, &format!("{path}?per_page=2&page=2"))
+        .await
+        .json();
+    assert_eq!(
+        (paged["total"].clone(), kinds(paged)),
+        (
+            json!(5),
+            vec!["qualification".to_string(), "care_team_changed".to_string()]
+        )
+    );
+    assert!(app
+        .audit_trail()
+        .contains(&("participant.timeline_read".into(), "allowed".into())));
+}
