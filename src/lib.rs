@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod ops;
 pub mod participants;
 pub mod policy;
+pub mod programmes;
 pub mod settings;
 pub mod staff;
 pub mod state;

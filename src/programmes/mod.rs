@@ -1,0 +1,4 @@
+//! Programmes (a participant's enrolment, its extension and exit) and the follow-ups an exit
+//! schedules (api.md §5, §9, §13.4).
+
+pub mod dates;
