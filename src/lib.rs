@@ -46,7 +46,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(audit::routes::routes)
             .configure(settings::routes::routes)
             .configure(dictionaries::routes::routes)
-            .configure(participants::routes::routes),
+            .configure(participants::routes::routes)
+            .configure(programmes::routes::routes),
     );
 }
 

@@ -2,3 +2,7 @@
 //! schedules (api.md §5, §9, §13.4).
 
 pub mod dates;
+pub mod model;
+pub mod repo;
+pub mod routes;
+pub mod service;
