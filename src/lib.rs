@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod ops;
 pub mod participants;
 pub mod policy;
+pub mod programmes;
 pub mod settings;
 pub mod staff;
 pub mod state;
@@ -45,7 +46,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(audit::routes::routes)
             .configure(settings::routes::routes)
             .configure(dictionaries::routes::routes)
-            .configure(participants::routes::routes),
+            .configure(participants::routes::routes)
+            .configure(programmes::routes::routes),
     );
 }
 

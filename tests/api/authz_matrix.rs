@@ -28,6 +28,9 @@ struct Fixture {
     /// A participant whose care team is led by `lead` (the caller only when the case says so).
     participant: String,
     lead: String,
+    /// The participant's programme and first follow-up, when the case needs them.
+    programme: String,
+    follow_up: String,
 }
 
 /// A fresh dictionary entry of each kind, so every PATCH meets version 1.
@@ -67,6 +70,19 @@ fn fresh_dictionary_entries(app: &TestApp, n: usize) -> (String, String) {
     (rg, at)
 }
 
+/// The state the fixture's participant is brought to (by its lead, through the API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Needs {
+    /// Registered (`referred`).
+    Participant,
+    /// Qualified.
+    Qualified,
+    /// In a programme (`programme` set, version 1).
+    OpenProgramme,
+    /// The programme exited on 2026-03-02 (`follow_up` set, version 1).
+    Exited,
+}
+
 struct Case {
     method: Method,
     /// The documented template, e.g. `/api/v1/staff/{id}`.
@@ -76,6 +92,8 @@ struct Case {
     if_match: bool,
     /// Put a clinical caller on the participant's care team (as lead).
     on_team: bool,
+    /// How far the participant's case must have come before the call.
+    needs: Needs,
     expected: [u16; 7],
 }
 
@@ -89,6 +107,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: ALL_OK,
         },
         Case {
@@ -98,6 +117,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!({"refresh_token": "not-mine"})),
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 204, 204, 204, 204, 204, 204],
         },
         Case {
@@ -107,6 +127,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 204, 204, 204, 204, 204, 204],
         },
         Case {
@@ -118,6 +139,7 @@ fn cases() -> Vec<Case> {
             ),
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: ALL_OK,
         },
         Case {
@@ -127,6 +149,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: ALL_OK,
         },
         Case {
@@ -139,6 +162,7 @@ fn cases() -> Vec<Case> {
             }),
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 201, 403, 403, 403, 403, 403],
         },
         Case {
@@ -148,6 +172,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: ALL_OK,
         },
         Case {
@@ -157,6 +182,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!({"full_name": "Renamed Person"})),
             if_match: true,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 200, 403, 403, 403, 403, 403],
         },
         Case {
@@ -166,6 +192,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!({"initial_password": "reset password 456"})),
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 200, 403, 403, 403, 403, 403],
         },
         Case {
@@ -175,6 +202,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: ALL_OK,
         },
         Case {
@@ -188,6 +216,7 @@ fn cases() -> Vec<Case> {
             }),
             if_match: true,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 200, 403, 403, 403, 403, 403],
         },
         Case {
@@ -197,6 +226,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: ALL_OK,
         },
         Case {
@@ -208,6 +238,7 @@ fn cases() -> Vec<Case> {
             ),
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 201, 201, 403, 403, 403, 403],
         },
         Case {
@@ -217,6 +248,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: ALL_OK,
         },
         Case {
@@ -226,6 +258,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!({"label_en": "Renamed"})),
             if_match: true,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 200, 200, 403, 403, 403, 403],
         },
         Case {
@@ -235,6 +268,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: ALL_OK,
         },
         Case {
@@ -247,6 +281,7 @@ fn cases() -> Vec<Case> {
             }),
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 201, 201, 403, 403, 403, 403],
         },
         Case {
@@ -256,6 +291,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: ALL_OK,
         },
         Case {
@@ -265,6 +301,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!({"label_en": "Renamed"})),
             if_match: true,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 200, 200, 403, 403, 403, 403],
         },
         Case {
@@ -278,6 +315,7 @@ fn cases() -> Vec<Case> {
             }),
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 403, 201, 201, 201, 201, 403],
         },
         Case {
@@ -287,6 +325,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 200, 200, 200, 200],
         },
         // Another team's participant: clinicians cannot see it (404).
@@ -297,6 +336,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 404, 404, 404, 200],
         },
         Case {
@@ -306,6 +346,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: true,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 200, 200, 200, 200],
         },
         Case {
@@ -315,6 +356,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!({"first_name": "Renamed"})),
             if_match: true,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 404, 404, 404, 403],
         },
         Case {
@@ -324,6 +366,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!({"first_name": "Renamed"})),
             if_match: true,
             on_team: true,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 200, 200, 200, 403],
         },
         Case {
@@ -333,6 +376,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!([{"code": "disability", "evidence": "Certificate 1/2026"}])),
             if_match: true,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 404, 404, 404, 403],
         },
         Case {
@@ -342,6 +386,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!([{"code": "disability", "evidence": "Certificate 1/2026"}])),
             if_match: true,
             on_team: true,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 200, 200, 200, 403],
         },
         Case {
@@ -351,6 +396,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!({"decision": "qualified", "decided_on": "2026-02-25"})),
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 404, 404, 404, 403],
         },
         Case {
@@ -360,6 +406,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!({"decision": "qualified", "decided_on": "2026-02-25"})),
             if_match: false,
             on_team: true,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 200, 200, 200, 403],
         },
         // A fresh participant is `referred`: an allowed caller reaches the lifecycle rule (409).
@@ -370,6 +417,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!({"source": "ops", "referred_on": "2026-03-01"})),
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 403, 409, 404, 404, 404, 403],
         },
         Case {
@@ -379,6 +427,7 @@ fn cases() -> Vec<Case> {
             body: Some(|_, _| json!({"source": "ops", "referred_on": "2026-03-01"})),
             if_match: false,
             on_team: true,
+            needs: Needs::Participant,
             expected: [401, 403, 409, 409, 409, 409, 403],
         },
         Case {
@@ -388,6 +437,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 404, 404, 404, 200],
         },
         Case {
@@ -397,6 +447,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: true,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 200, 200, 200, 200],
         },
         Case {
@@ -406,6 +457,7 @@ fn cases() -> Vec<Case> {
             body: Some(|f, _| json!([{"staff_id": f.lead, "lead": true}])),
             if_match: true,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 404, 404, 404, 403],
         },
         Case {
@@ -415,6 +467,7 @@ fn cases() -> Vec<Case> {
             body: Some(|f, _| json!([{"staff_id": f.lead, "lead": true}])),
             if_match: true,
             on_team: true,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 200, 200, 200, 403],
         },
         Case {
@@ -424,7 +477,154 @@ fn cases() -> Vec<Case> {
             body: Some(|f, _| json!({"to_staff_id": f.lead})),
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 403, 403, 403, 403],
+        },
+        // Programmes and follow-ups: another team's participant (clinicians 404), then the
+        // caller's own team (the caller leads it).
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/programmes",
+            path: |f| format!("/api/v1/participants/{}/programmes", f.participant),
+            body: Some(|_, _| json!({"start_date": "2026-03-02", "basis": "kontrakt_socjalny"})),
+            if_match: false,
+            on_team: false,
+            needs: Needs::Qualified,
+            expected: [401, 403, 201, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/programmes",
+            path: |f| format!("/api/v1/participants/{}/programmes", f.participant),
+            body: Some(|_, _| json!({"start_date": "2026-03-02", "basis": "kontrakt_socjalny"})),
+            if_match: false,
+            on_team: true,
+            needs: Needs::Qualified,
+            expected: [401, 403, 201, 201, 201, 201, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/programmes",
+            path: |f| format!("/api/v1/participants/{}/programmes", f.participant),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/programmes",
+            path: |f| format!("/api/v1/participants/{}/programmes", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/programmes/{id}",
+            path: |f| format!("/api/v1/programmes/{}", f.programme),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/programmes/{id}",
+            path: |f| format!("/api/v1/programmes/{}", f.programme),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/programmes/{id}",
+            path: |f| format!("/api/v1/programmes/{}", f.programme),
+            body: Some(
+                |_, _| json!({"planned_end_date": "2027-06-30", "extension_reason": "More time"}),
+            ),
+            if_match: true,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/programmes/{id}",
+            path: |f| format!("/api/v1/programmes/{}", f.programme),
+            body: Some(
+                |_, _| json!({"planned_end_date": "2027-06-30", "extension_reason": "More time"}),
+            ),
+            if_match: true,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/programmes/{id}/exit",
+            path: |f| format!("/api/v1/programmes/{}/exit", f.programme),
+            body: Some(|_, _| json!({"exit_date": "2026-03-02", "exit_reason": "completed"})),
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/programmes/{id}/exit",
+            path: |f| format!("/api/v1/programmes/{}/exit", f.programme),
+            body: Some(|_, _| json!({"exit_date": "2026-03-02", "exit_reason": "completed"})),
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/follow-ups",
+            path: |f| format!("/api/v1/participants/{}/follow-ups", f.participant),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/follow-ups",
+            path: |f| format!("/api/v1/participants/{}/follow-ups", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/follow-ups/{id}",
+            path: |f| format!("/api/v1/follow-ups/{}", f.follow_up),
+            body: Some(|_, _| json!({"contacted_on": "2026-03-02", "result": "unreachable"})),
+            if_match: true,
+            on_team: false,
+            needs: Needs::Exited,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/follow-ups/{id}",
+            path: |f| format!("/api/v1/follow-ups/{}", f.follow_up),
+            body: Some(|_, _| json!({"contacted_on": "2026-03-02", "result": "unreachable"})),
+            if_match: true,
+            on_team: true,
+            needs: Needs::Exited,
+            expected: [401, 403, 200, 200, 200, 200, 403],
         },
         Case {
             method: Method::GET,
@@ -433,6 +633,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 404, 404, 404, 200],
         },
         Case {
@@ -442,6 +643,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: true,
+            needs: Needs::Participant,
             expected: [401, 403, 200, 200, 200, 200, 200],
         },
         Case {
@@ -451,6 +653,7 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 200, 200, 403, 403, 403, 200],
         },
         Case {
@@ -460,9 +663,55 @@ fn cases() -> Vec<Case> {
             body: None,
             if_match: false,
             on_team: false,
+            needs: Needs::Participant,
             expected: [401, 200, 403, 403, 403, 403, 200],
         },
     ]
+}
+
+/// Brings the participant's case as far as `needs` asks, as its lead; answers the programme and
+/// first follow-up ids (empty when not made).
+async fn prepare(
+    app: &TestApp,
+    lead: &TestUser,
+    participant: &str,
+    needs: Needs,
+) -> (String, String) {
+    let (mut programme, mut follow_up) = (String::new(), String::new());
+    if needs >= Needs::Qualified {
+        app.qualify(lead, participant).await;
+    }
+    if needs >= Needs::OpenProgramme {
+        let res = app
+            .call_as(
+                lead,
+                TestRequest::post()
+                    .uri(&format!("/api/v1/participants/{participant}/programmes"))
+                    .set_json(json!({"start_date": "2026-03-02", "basis": "kontrakt_socjalny"})),
+            )
+            .await;
+        assert_eq!(res.status, 201, "start: {}", res.text());
+        programme = res.json()["id"].as_str().unwrap().to_owned();
+    }
+    if needs >= Needs::Exited {
+        let res = app
+            .call_as(
+                lead,
+                TestRequest::post()
+                    .uri(&format!("/api/v1/programmes/{programme}/exit"))
+                    .set_json(json!({"exit_date": "2026-03-02", "exit_reason": "completed"})),
+            )
+            .await;
+        assert_eq!(res.status, 200, "exit: {}", res.text());
+        let list = app
+            .get_as(
+                lead,
+                &format!("/api/v1/participants/{participant}/follow-ups"),
+            )
+            .await;
+        follow_up = list.json()["items"][0]["id"].as_str().unwrap().to_owned();
+    }
+    (programme, follow_up)
 }
 
 /// Routes anyone may call without a token.
@@ -521,12 +770,15 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
                     crate::common::participant_body((n * 10 + col) as u32 + 1000),
                 )
                 .await;
+            let (programme, follow_up) = prepare(&app, &lead, &participant, case.needs).await;
             let fixture = Fixture {
                 target_staff,
                 risk_group,
                 activity_type,
                 participant,
                 lead: lead.id.clone(),
+                programme,
+                follow_up,
             };
             let mut req = TestRequest::default()
                 .method(case.method.clone())

@@ -15,5 +15,6 @@ mod dictionaries;
 mod lifecycle;
 mod operations;
 mod participants;
+mod programmes;
 mod settings;
 mod staff;

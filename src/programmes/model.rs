@@ -1,0 +1,267 @@
+//! Programmes and follow-ups: the stored rows, the API shapes and the request bodies
+//! (api.md §5, §9, §13.4).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::db::schema::{follow_ups, programmes};
+use crate::http::body::{FieldErrors, FreeText, FromBody, Label, Patch};
+use crate::participants::model::closed_enum;
+
+closed_enum!(
+    /// The per-person basis: a social contract with the OPS (KIS) or an IPZS (CIS).
+    Basis {
+        KontraktSocjalny => "kontrakt_socjalny",
+        Ipzs => "ipzs",
+        Other => "other",
+    }
+);
+closed_enum!(
+    /// Why a programme ended (domain brief §5); `other` needs `exit_note`.
+    ExitReason {
+        Completed => "completed",
+        Employed => "employed",
+        DroppedOut => "dropped_out",
+        Expelled => "expelled",
+        Moved => "moved",
+        Health => "health",
+        Death => "death",
+        Other => "other",
+    }
+);
+closed_enum!(
+    /// `open` until the programme is exited, then `closed`.
+    ProgrammeStatus { Open => "open", Closed => "closed" }
+);
+closed_enum!(
+    /// `due` when scheduled; `done` after a contact, `unreachable` when nobody could be reached.
+    FollowUpStatus { Due => "due", Done => "done", Unreachable => "unreachable" }
+);
+closed_enum!(
+    /// What a follow-up contact found.
+    FollowUpResult {
+        Employed => "employed",
+        NotEmployed => "not_employed",
+        Education => "education",
+        Unreachable => "unreachable",
+        Declined => "declined",
+    }
+);
+
+/// The stored programme.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = programmes)]
+pub struct ProgrammeRow {
+    pub id: String,
+    pub participant_id: String,
+    pub start_date: NaiveDate,
+    pub planned_months: i32,
+    pub planned_end_date: NaiveDate,
+    pub basis: String,
+    pub basis_reference: Option<String>,
+    pub extension_reason: Option<String>,
+    pub exit_date: Option<NaiveDate>,
+    pub exit_reason: Option<String>,
+    pub exit_note: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A participant's enrolment in the programme.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Programme {
+    pub id: String,
+    pub participant_id: String,
+    pub start_date: NaiveDate,
+    /// The length planned at the start, in months; extensions move `planned_end_date` only.
+    #[schema(minimum = 1, maximum = 36)]
+    pub planned_months: i32,
+    /// `start_date + planned_months − 1 day` (months added clamp to the month's last day), or
+    /// later after an extension.
+    pub planned_end_date: NaiveDate,
+    pub basis: Basis,
+    pub basis_reference: Option<String>,
+    /// The reason given for the latest extension.
+    pub extension_reason: Option<String>,
+    pub status: ProgrammeStatus,
+    pub exit_date: Option<NaiveDate>,
+    pub exit_reason: Option<ExitReason>,
+    pub exit_note: Option<String>,
+    pub version: i64,
+}
+
+impl From<ProgrammeRow> for Programme {
+    fn from(row: ProgrammeRow) -> Programme {
+        Programme {
+            status: if row.exit_date.is_some() {
+                ProgrammeStatus::Closed
+            } else {
+                ProgrammeStatus::Open
+            },
+            basis: Basis::parse(&row.basis).unwrap_or(Basis::Other),
+            exit_reason: row.exit_reason.as_deref().and_then(ExitReason::parse),
+            id: row.id,
+            participant_id: row.participant_id,
+            start_date: row.start_date,
+            planned_months: row.planned_months,
+            planned_end_date: row.planned_end_date,
+            basis_reference: row.basis_reference,
+            extension_reason: row.extension_reason,
+            exit_date: row.exit_date,
+            exit_note: row.exit_note,
+            version: row.version,
+        }
+    }
+}
+
+/// The stored follow-up.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = follow_ups)]
+pub struct FollowUpRow {
+    pub id: String,
+    pub programme_id: String,
+    pub participant_id: String,
+    pub months_after_exit: i32,
+    pub due_on: NaiveDate,
+    pub status: String,
+    pub contacted_on: Option<NaiveDate>,
+    pub result: Option<String>,
+    pub note: Option<String>,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A contact after exit, scheduled at `exit_date + months_after_exit` (clamped to the month's
+/// last day).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FollowUp {
+    pub id: String,
+    pub programme_id: String,
+    pub participant_id: String,
+    pub months_after_exit: i32,
+    pub due_on: NaiveDate,
+    pub status: FollowUpStatus,
+    pub contacted_on: Option<NaiveDate>,
+    pub result: Option<FollowUpResult>,
+    pub note: Option<String>,
+    pub version: i64,
+}
+
+impl From<FollowUpRow> for FollowUp {
+    fn from(row: FollowUpRow) -> FollowUp {
+        FollowUp {
+            status: FollowUpStatus::parse(&row.status).unwrap_or(FollowUpStatus::Due),
+            result: row.result.as_deref().and_then(FollowUpResult::parse),
+            id: row.id,
+            programme_id: row.programme_id,
+            participant_id: row.participant_id,
+            months_after_exit: row.months_after_exit,
+            due_on: row.due_on,
+            contacted_on: row.contacted_on,
+            note: row.note,
+            version: row.version,
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Request bodies
+
+/// `POST /participants/{id}/programmes`.
+pub struct NewProgramme {
+    pub start_date: NaiveDate,
+    /// `None`: the unit's `programme_months`.
+    pub planned_months: Option<i64>,
+    pub basis: Basis,
+    pub basis_reference: Option<Label>,
+}
+
+impl FromBody for NewProgramme {
+    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
+        let obj = errors.object(body, "")?;
+        let start_date = errors.required(&obj, "start_date");
+        let planned_months = errors.optional(&obj, "planned_months");
+        let basis = errors.required(&obj, "basis");
+        let basis_reference = errors.optional(&obj, "basis_reference");
+        Some(NewProgramme {
+            start_date: start_date?,
+            planned_months: planned_months?,
+            basis: basis?,
+            basis_reference: basis_reference?,
+        })
+    }
+}
+
+/// `PATCH /programmes/{id}`: an extension.
+pub struct Extension {
+    pub planned_end_date: NaiveDate,
+    pub extension_reason: FreeText,
+}
+
+impl FromBody for Extension {
+    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
+        let obj = errors.object(body, "")?;
+        let planned_end_date = errors.required(&obj, "planned_end_date");
+        let extension_reason = errors.required(&obj, "extension_reason");
+        Some(Extension {
+            planned_end_date: planned_end_date?,
+            extension_reason: extension_reason?,
+        })
+    }
+}
+
+/// `POST /programmes/{id}/exit`.
+pub struct Exit {
+    pub exit_date: NaiveDate,
+    pub exit_reason: ExitReason,
+    pub exit_note: Option<FreeText>,
+}
+
+impl FromBody for Exit {
+    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
+        let obj = errors.object(body, "")?;
+        let exit_date = errors.required(&obj, "exit_date");
+        let exit_reason = errors.required(&obj, "exit_reason");
+        let exit_note: Option<Option<FreeText>> = errors.optional(&obj, "exit_note");
+        if exit_reason == Some(ExitReason::Other) && exit_note.as_ref().is_some_and(Option::is_none)
+        {
+            errors.push(
+                "/exit_note",
+                "required",
+                "is required when exit_reason is other",
+            );
+        }
+        Some(Exit {
+            exit_date: exit_date?,
+            exit_reason: exit_reason?,
+            exit_note: exit_note?,
+        })
+    }
+}
+
+/// `PATCH /follow-ups/{id}`: the contact. `note` follows merge semantics (absent keeps it,
+/// `null` clears it).
+pub struct Contact {
+    pub contacted_on: NaiveDate,
+    pub result: FollowUpResult,
+    pub note: Patch<FreeText>,
+}
+
+impl FromBody for Contact {
+    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
+        let obj = errors.object(body, "")?;
+        let contacted_on = errors.required(&obj, "contacted_on");
+        let result = errors.required(&obj, "result");
+        let note = errors.patch(&obj, "note");
+        Some(Contact {
+            contacted_on: contacted_on?,
+            result: result?,
+            note: note?,
+        })
+    }
+}

@@ -1,0 +1,263 @@
+//! Programme and follow-up queries. No HTTP, no policy.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::model::{FollowUpRow, FollowUpStatus, ProgrammeRow};
+use crate::db::schema::{consents, follow_ups, programmes, qualifications};
+use crate::db::AnyConnection;
+use crate::http::PageRequest;
+
+pub fn insert(conn: &mut AnyConnection, row: &ProgrammeRow) -> QueryResult<()> {
+    diesel::insert_into(programmes::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<ProgrammeRow>> {
+    programmes::table
+        .find(id)
+        .select(ProgrammeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The participant a programme belongs to.
+pub fn participant_of(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<String>> {
+    programmes::table
+        .find(id)
+        .select(programmes::participant_id)
+        .first(conn)
+        .optional()
+}
+
+/// Does the participant have a programme without an exit?
+pub fn has_open(conn: &mut AnyConnection, participant_id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        programmes::table
+            .filter(programmes::participant_id.eq(participant_id))
+            .filter(programmes::exit_date.is_null()),
+    ))
+    .get_result(conn)
+}
+
+/// One page of a participant's programmes, newest start first, with the total.
+pub fn list(
+    conn: &mut AnyConnection,
+    participant_id: &str,
+    page: PageRequest,
+) -> QueryResult<(Vec<ProgrammeRow>, i64)> {
+    let total: i64 = programmes::table
+        .filter(programmes::participant_id.eq(participant_id))
+        .count()
+        .get_result(conn)?;
+    let rows = programmes::table
+        .filter(programmes::participant_id.eq(participant_id))
+        .order((
+            programmes::start_date.desc(),
+            programmes::created_at.desc(),
+            programmes::id.asc(),
+        ))
+        .offset(page.offset())
+        .limit(page.limit())
+        .select(ProgrammeRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// The date of the participant's latest decision to qualify them.
+pub fn latest_qualification(
+    conn: &mut AnyConnection,
+    participant_id: &str,
+) -> QueryResult<Option<NaiveDate>> {
+    qualifications::table
+        .filter(qualifications::participant_id.eq(participant_id))
+        .filter(qualifications::decision.eq("qualified"))
+        .order((
+            qualifications::decided_on.desc(),
+            qualifications::created_at.desc(),
+        ))
+        .select(qualifications::decided_on)
+        .first(conn)
+        .optional()
+}
+
+/// Moves the planned end of an open programme, as a compare-and-swap on `version`; answers
+/// the rows changed.
+pub fn extend(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected: i64,
+    planned_end_date: NaiveDate,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        programmes::table
+            .filter(programmes::id.eq(id))
+            .filter(programmes::version.eq(expected))
+            .filter(programmes::exit_date.is_null()),
+    )
+    .set((
+        programmes::planned_end_date.eq(planned_end_date),
+        programmes::extension_reason.eq(reason),
+        programmes::version.eq(programmes::version + 1),
+        programmes::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+/// Closes an open programme, as a compare-and-swap on `version`; answers the rows changed.
+pub fn close(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected: i64,
+    exit_date: NaiveDate,
+    exit_reason: &str,
+    exit_note: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        programmes::table
+            .filter(programmes::id.eq(id))
+            .filter(programmes::version.eq(expected))
+            .filter(programmes::exit_date.is_null()),
+    )
+    .set((
+        programmes::exit_date.eq(exit_date),
+        programmes::exit_reason.eq(exit_reason),
+        programmes::exit_note.eq(exit_note),
+        programmes::version.eq(programmes::version + 1),
+        programmes::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+// ------------------------------------------------------------------------------------------
+// Follow-ups
+
+pub fn insert_follow_ups(conn: &mut AnyConnection, rows: &[FollowUpRow]) -> QueryResult<()> {
+    for row in rows {
+        diesel::insert_into(follow_ups::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find_follow_up(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<FollowUpRow>> {
+    follow_ups::table
+        .find(id)
+        .select(FollowUpRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The participant a follow-up concerns.
+pub fn participant_of_follow_up(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<String>> {
+    follow_ups::table
+        .find(id)
+        .select(follow_ups::participant_id)
+        .first(conn)
+        .optional()
+}
+
+/// One page of a participant's follow-ups by due date, with the total.
+pub fn list_follow_ups(
+    conn: &mut AnyConnection,
+    participant_id: &str,
+    page: PageRequest,
+) -> QueryResult<(Vec<FollowUpRow>, i64)> {
+    let total: i64 = follow_ups::table
+        .filter(follow_ups::participant_id.eq(participant_id))
+        .count()
+        .get_result(conn)?;
+    let rows = follow_ups::table
+        .filter(follow_ups::participant_id.eq(participant_id))
+        .order((
+            follow_ups::due_on.asc(),
+            follow_ups::months_after_exit.asc(),
+            follow_ups::id.asc(),
+        ))
+        .offset(page.offset())
+        .limit(page.limit())
+        .select(FollowUpRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// The fields a contact sets on a follow-up.
+pub struct ContactUpdate<'a> {
+    pub contacted_on: NaiveDate,
+    pub result: &'a str,
+    pub status: FollowUpStatus,
+    pub note: Option<&'a str>,
+}
+
+/// Records a contact as a compare-and-swap on `version`; answers the rows changed.
+pub fn record_contact(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected: i64,
+    contact: &ContactUpdate<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        follow_ups::table
+            .filter(follow_ups::id.eq(id))
+            .filter(follow_ups::version.eq(expected)),
+    )
+    .set((
+        follow_ups::contacted_on.eq(contact.contacted_on),
+        follow_ups::result.eq(contact.result),
+        follow_ups::status.eq(contact.status.as_str()),
+        follow_ups::note.eq(contact.note),
+        follow_ups::version.eq(follow_ups::version + 1),
+        follow_ups::updated_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+pub fn follow_up_version(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<i64>> {
+    follow_ups::table
+        .find(id)
+        .select(follow_ups::version)
+        .first(conn)
+        .optional()
+}
+
+pub fn programme_version(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<i64>> {
+    programmes::table
+        .find(id)
+        .select(programmes::version)
+        .first(conn)
+        .optional()
+}
+
+/// Is a consent for `purpose` valid on `day` (api.md §13.4): granted on or before it, not
+/// expired before it (`expires_on` inclusive) and not withdrawn on or before it?
+pub fn consent_valid_on(
+    conn: &mut AnyConnection,
+    participant_id: &str,
+    purpose: &str,
+    day: NaiveDate,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        consents::table
+            .filter(consents::participant_id.eq(participant_id))
+            .filter(consents::purpose.eq(purpose))
+            .filter(consents::granted_on.le(day))
+            .filter(
+                consents::expires_on
+                    .is_null()
+                    .or(consents::expires_on.ge(day)),
+            )
+            .filter(
+                consents::withdrawn_on
+                    .is_null()
+                    .or(consents::withdrawn_on.gt(day)),
+            ),
+    ))
+    .get_result(conn)
+}
