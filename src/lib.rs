@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod consents;
 pub mod db;
 pub mod dictionaries;
 pub mod http;
@@ -45,7 +46,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(audit::routes::routes)
             .configure(settings::routes::routes)
             .configure(dictionaries::routes::routes)
-            .configure(participants::routes::routes),
+            .configure(participants::routes::routes)
+            .configure(consents::routes::routes),
     );
 }
 

@@ -28,6 +28,8 @@ struct Fixture {
     /// A participant whose care team is led by `lead` (the caller only when the case says so).
     participant: String,
     lead: String,
+    /// A consent of `participant`, recorded by `lead`.
+    consent: String,
 }
 
 /// A fresh dictionary entry of each kind, so every PATCH meets version 1.
@@ -328,6 +330,78 @@ fn cases() -> Vec<Case> {
         },
         Case {
             method: Method::GET,
+            template: "/api/v1/participants/{id}/consents",
+            path: |f| format!("/api/v1/participants/{}/consents", f.participant),
+            body: None,
+            if_match: false,
+            on_team: false,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/consents",
+            path: |f| format!("/api/v1/participants/{}/consents", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/consents",
+            path: |f| format!("/api/v1/participants/{}/consents", f.participant),
+            body: Some(|_, _| crate::consents::consent_body("image", "2026-03-01")),
+            if_match: false,
+            on_team: false,
+            expected: [401, 403, 201, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/consents",
+            path: |f| format!("/api/v1/participants/{}/consents", f.participant),
+            body: Some(|_, _| crate::consents::consent_body("image", "2026-03-01")),
+            if_match: false,
+            on_team: true,
+            expected: [401, 403, 201, 201, 201, 201, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/consents/{id}",
+            path: |f| format!("/api/v1/consents/{}", f.consent),
+            body: None,
+            if_match: false,
+            on_team: false,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/consents/{id}",
+            path: |f| format!("/api/v1/consents/{}", f.consent),
+            body: None,
+            if_match: false,
+            on_team: true,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/consents/{id}/withdraw",
+            path: |f| format!("/api/v1/consents/{}/withdraw", f.consent),
+            body: Some(|_, _| json!({"withdrawn_on": "2026-03-02"})),
+            if_match: true,
+            on_team: false,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/consents/{id}/withdraw",
+            path: |f| format!("/api/v1/consents/{}/withdraw", f.consent),
+            body: Some(|_, _| json!({"withdrawn_on": "2026-03-02"})),
+            if_match: false,
+            on_team: true,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::GET,
             template: "/api/v1/audit-events",
             path: |_| "/api/v1/audit-events".into(),
             body: None,
@@ -403,12 +477,20 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
                     crate::common::participant_body((n * 10 + col) as u32 + 1000),
                 )
                 .await;
+            let consent = crate::consents::record_consent(
+                &app,
+                &lead,
+                &participant,
+                crate::consents::consent_body("contact_after_exit", "2026-02-01"),
+            )
+            .await;
             let fixture = Fixture {
                 target_staff,
                 risk_group,
                 activity_type,
                 participant,
                 lead: lead.id.clone(),
+                consent,
             };
             let mut req = TestRequest::default()
                 .method(case.method.clone())

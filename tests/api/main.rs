@@ -9,6 +9,7 @@ mod audit_routes;
 mod auth;
 mod authz_matrix;
 mod cli;
+mod consents;
 mod conventions;
 mod database;
 mod dictionaries;
