@@ -10,6 +10,7 @@ pub mod db;
 pub mod dictionaries;
 pub mod http;
 pub mod metrics;
+pub mod notes;
 pub mod openapi;
 pub mod ops;
 pub mod participants;
@@ -47,7 +48,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(settings::routes::routes)
             .configure(dictionaries::routes::routes)
             .configure(participants::routes::routes)
-            .configure(consents::routes::routes),
+            .configure(consents::routes::routes)
+            .configure(notes::routes::routes),
     );
 }
 

@@ -28,8 +28,9 @@ struct Fixture {
     /// A participant whose care team is led by `lead` (the caller only when the case says so).
     participant: String,
     lead: String,
-    /// A consent of `participant`, recorded by `lead`.
+    /// A consent and a team note of `participant`, recorded by `lead`.
     consent: String,
+    note: String,
 }
 
 /// A fresh dictionary entry of each kind, so every PATCH meets version 1.
@@ -400,6 +401,80 @@ fn cases() -> Vec<Case> {
             on_team: true,
             expected: [401, 403, 200, 200, 200, 200, 403],
         },
+        // Notes: never for admins and auditors; psychologist notes only for the team's
+        // psychologists (a manager or another team member may not write one).
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: None,
+            if_match: false,
+            on_team: false,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: Some(|_, _| json!({"body": "Matrix note", "confidentiality": "team"})),
+            if_match: false,
+            on_team: false,
+            expected: [401, 403, 201, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: Some(|_, _| json!({"body": "Matrix note", "confidentiality": "team"})),
+            if_match: false,
+            on_team: true,
+            expected: [401, 403, 201, 201, 201, 201, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: Some(|_, _| json!({"body": "Matrix note", "confidentiality": "psychologist"})),
+            if_match: false,
+            on_team: false,
+            expected: [401, 403, 403, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: Some(|_, _| json!({"body": "Matrix note", "confidentiality": "psychologist"})),
+            if_match: false,
+            on_team: true,
+            expected: [401, 403, 403, 201, 403, 403, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/notes/{id}",
+            path: |f| format!("/api/v1/notes/{}", f.note),
+            body: None,
+            if_match: false,
+            on_team: false,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/notes/{id}",
+            path: |f| format!("/api/v1/notes/{}", f.note),
+            body: None,
+            if_match: false,
+            on_team: true,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
         Case {
             method: Method::GET,
             template: "/api/v1/audit-events",
@@ -484,6 +559,8 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
                 crate::consents::consent_body("contact_after_exit", "2026-02-01"),
             )
             .await;
+            let note =
+                crate::notes::write_note(&app, &lead, &participant, "Matrix note", "team").await;
             let fixture = Fixture {
                 target_staff,
                 risk_group,
@@ -491,6 +568,7 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
                 participant,
                 lead: lead.id.clone(),
                 consent,
+                note,
             };
             let mut req = TestRequest::default()
                 .method(case.method.clone())

@@ -13,6 +13,7 @@ mod consents;
 mod conventions;
 mod database;
 mod dictionaries;
+mod notes;
 mod operations;
 mod participants;
 mod settings;
