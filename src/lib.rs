@@ -5,10 +5,12 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod consents;
 pub mod db;
 pub mod dictionaries;
 pub mod http;
 pub mod metrics;
+pub mod notes;
 pub mod openapi;
 pub mod ops;
 pub mod participants;
@@ -47,7 +49,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(settings::routes::routes)
             .configure(dictionaries::routes::routes)
             .configure(participants::routes::routes)
-            .configure(programmes::routes::routes),
+            .configure(programmes::routes::routes)
+            .configure(consents::routes::routes)
+            .configure(notes::routes::routes),
     );
 }
 

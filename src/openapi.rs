@@ -36,6 +36,8 @@ internal (500) and unavailable (503). Every response carries `X-Request-Id`.",
         (name = "dictionaries", description = "Risk groups and activity types"),
         (name = "participants", description = "Participants, their referral, qualification, risk groups and care team"),
         (name = "programmes", description = "Programmes (start, extension, exit) and the follow-ups after exit"),
+        (name = "consents", description = "Consents for the optional purposes: recorded, read with a computed state, withdrawn, never edited"),
+        (name = "notes", description = "Append-only case notes; psychologist notes only for the care team's psychologists"),
     )
 )]
 struct ApiDoc;

@@ -28,6 +28,21 @@ pub struct CaseAccess {
     pub acts_on_all: bool,
 }
 
+impl CaseAccess {
+    /// New case data (consents, notes, …) may not be added to an anonymised participant:
+    /// 409 `participant_anonymised`.
+    pub fn writable(&self) -> Result<(), AppError> {
+        if self.status == super::model::Status::Anonymised.as_str() {
+            Err(AppError::conflict(
+                "participant_anonymised",
+                "An anonymised participant cannot be changed.",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Does `grant` let the caller act, given their place on the participant's team?
 fn satisfies(grant: &Grant, roles: &[Role], on_team: bool, is_lead: bool) -> bool {
     match grant.scope {
@@ -141,5 +156,34 @@ pub fn caseload(caller: &CurrentStaff, action: Action) -> Result<Caseload, AppEr
         Ok(Caseload::All)
     } else {
         Ok(Caseload::TeamOf(caller.id.clone()))
+    }
+}
+
+/// [`authorize`] for routes addressed by a participant's sub-resource (`/consents/{id}`,
+/// `/notes/{id}`, …): a role that may never do `action` is 403 whatever the id; an id that names
+/// nothing is 404; otherwise the decision is the one for the participant `owner` finds. Denials
+/// are audited, naming the sub-resource until its participant is known, then the participant.
+pub async fn authorize_owned<F>(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+    action: Action,
+    entity: (&'static str, String),
+    owner: F,
+) -> Result<CaseAccess, AppError>
+where
+    F: FnOnce(&mut AnyConnection) -> QueryResult<Option<String>> + Send + 'static,
+{
+    if let Err(e) = policy::require(&caller.roles, action) {
+        caller.record_denial(state, ctx, action, Some(entity)).await;
+        return Err(e);
+    }
+    let participant = state.db.read(move |conn| Ok(owner(conn)?)).await?;
+    match participant {
+        Some(participant_id) => authorize(state, ctx, caller, action, &participant_id).await,
+        None => {
+            caller.record_denial(state, ctx, action, Some(entity)).await;
+            Err(AppError::NotFound)
+        }
     }
 }

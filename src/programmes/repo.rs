@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::model::{FollowUpRow, FollowUpStatus, ProgrammeRow};
-use crate::db::schema::{consents, follow_ups, programmes, qualifications};
+use crate::db::schema::{follow_ups, programmes, qualifications};
 use crate::db::AnyConnection;
 use crate::http::PageRequest;
 
@@ -233,31 +233,4 @@ pub fn programme_version(conn: &mut AnyConnection, id: &str) -> QueryResult<Opti
         .select(programmes::version)
         .first(conn)
         .optional()
-}
-
-/// Is a consent for `purpose` valid on `day` (api.md §13.4): granted on or before it, not
-/// expired before it (`expires_on` inclusive) and not withdrawn on or before it?
-pub fn consent_valid_on(
-    conn: &mut AnyConnection,
-    participant_id: &str,
-    purpose: &str,
-    day: NaiveDate,
-) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        consents::table
-            .filter(consents::participant_id.eq(participant_id))
-            .filter(consents::purpose.eq(purpose))
-            .filter(consents::granted_on.le(day))
-            .filter(
-                consents::expires_on
-                    .is_null()
-                    .or(consents::expires_on.ge(day)),
-            )
-            .filter(
-                consents::withdrawn_on
-                    .is_null()
-                    .or(consents::withdrawn_on.gt(day)),
-            ),
-    ))
-    .get_result(conn)
 }

@@ -20,9 +20,6 @@ use crate::settings::model::UnitKind;
 use crate::settings::repo as settings;
 use crate::state::AppState;
 
-/// The purpose of the consent a follow-up contact needs.
-pub const CONTACT_CONSENT: &str = "contact_after_exit";
-
 /// A resource under a participant that a route names by its own id.
 #[derive(Debug, Clone, Copy)]
 pub enum Owned {
@@ -39,9 +36,7 @@ impl Owned {
     }
 }
 
-/// [`access::authorize`] for a programme or follow-up: a role that may never do `action` is
-/// 403 whatever the id; an unknown id is 404 (audited like an unknown participant); otherwise
-/// the decision is the one for the resource's participant.
+/// [`access::authorize_owned`] for a programme or follow-up, found by its own id.
 pub async fn authorize_owned(
     state: &AppState,
     ctx: &RequestContext,
@@ -50,24 +45,19 @@ pub async fn authorize_owned(
     owned: Owned,
     id: &str,
 ) -> Result<CaseAccess, AppError> {
-    caller.require(state, ctx, action).await?;
     let key = id.to_owned();
-    let participant = state
-        .db
-        .read(move |conn| {
-            Ok(match owned {
-                Owned::Programme => repo::participant_of(conn, &key)?,
-                Owned::FollowUp => repo::participant_of_follow_up(conn, &key)?,
-            })
-        })
-        .await?;
-    let Some(participant_id) = participant else {
-        caller
-            .record_denial(state, ctx, action, Some((owned.entity(), id.to_owned())))
-            .await;
-        return Err(AppError::NotFound);
-    };
-    access::authorize(state, ctx, caller, action, &participant_id).await
+    access::authorize_owned(
+        state,
+        ctx,
+        caller,
+        action,
+        (owned.entity(), id.to_owned()),
+        move |conn| match owned {
+            Owned::Programme => repo::participant_of(conn, &key),
+            Owned::FollowUp => repo::participant_of_follow_up(conn, &key),
+        },
+    )
+    .await
 }
 
 fn event(
@@ -536,10 +526,9 @@ pub async fn record_contact(
             fail_on(errors)?;
             let status = if body.result == FollowUpResult::Unreachable {
                 FollowUpStatus::Unreachable
-            } else if repo::consent_valid_on(
+            } else if crate::consents::service::contact_after_exit_allowed(
                 conn,
                 &row.participant_id,
-                CONTACT_CONSENT,
                 body.contacted_on,
             )? {
                 FollowUpStatus::Done

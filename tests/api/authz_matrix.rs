@@ -31,6 +31,9 @@ struct Fixture {
     /// The participant's programme and first follow-up, when the case needs them.
     programme: String,
     follow_up: String,
+    /// A consent and a team note of `participant`, recorded by `lead` for the routes about them.
+    consent: String,
+    note: String,
 }
 
 /// A fresh dictionary entry of each kind, so every PATCH meets version 1.
@@ -648,6 +651,168 @@ fn cases() -> Vec<Case> {
         },
         Case {
             method: Method::GET,
+            template: "/api/v1/participants/{id}/consents",
+            path: |f| format!("/api/v1/participants/{}/consents", f.participant),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/consents",
+            path: |f| format!("/api/v1/participants/{}/consents", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/consents",
+            path: |f| format!("/api/v1/participants/{}/consents", f.participant),
+            body: Some(|_, _| crate::consents::consent_body("image", "2026-03-01")),
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 201, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/consents",
+            path: |f| format!("/api/v1/participants/{}/consents", f.participant),
+            body: Some(|_, _| crate::consents::consent_body("image", "2026-03-01")),
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 201, 201, 201, 201, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/consents/{id}",
+            path: |f| format!("/api/v1/consents/{}", f.consent),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/consents/{id}",
+            path: |f| format!("/api/v1/consents/{}", f.consent),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/consents/{id}/withdraw",
+            path: |f| format!("/api/v1/consents/{}/withdraw", f.consent),
+            body: Some(|_, _| json!({"withdrawn_on": "2026-03-02"})),
+            if_match: true,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/consents/{id}/withdraw",
+            path: |f| format!("/api/v1/consents/{}/withdraw", f.consent),
+            body: Some(|_, _| json!({"withdrawn_on": "2026-03-02"})),
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        // Notes: never for admins and auditors; psychologist notes only for the team's
+        // psychologists (a manager or another team member may not write one).
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: Some(|_, _| json!({"body": "Matrix note", "confidentiality": "team"})),
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 201, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: Some(|_, _| json!({"body": "Matrix note", "confidentiality": "team"})),
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 201, 201, 201, 201, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: Some(|_, _| json!({"body": "Matrix note", "confidentiality": "psychologist"})),
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/notes",
+            path: |f| format!("/api/v1/participants/{}/notes", f.participant),
+            body: Some(|_, _| json!({"body": "Matrix note", "confidentiality": "psychologist"})),
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 201, 403, 403, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/notes/{id}",
+            path: |f| format!("/api/v1/notes/{}", f.note),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/notes/{id}",
+            path: |f| format!("/api/v1/notes/{}", f.note),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::GET,
             template: "/api/v1/audit-events",
             path: |_| "/api/v1/audit-events".into(),
             body: None,
@@ -771,6 +936,22 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
                 )
                 .await;
             let (programme, follow_up) = prepare(&app, &lead, &participant, case.needs).await;
+            let (consent, note) =
+                if case.template.contains("consents") || case.template.contains("notes") {
+                    let consent = crate::consents::record_consent(
+                        &app,
+                        &lead,
+                        &participant,
+                        crate::consents::consent_body("contact_after_exit", "2026-02-01"),
+                    )
+                    .await;
+                    let note =
+                        crate::notes::write_note(&app, &lead, &participant, "Matrix note", "team")
+                            .await;
+                    (consent, note)
+                } else {
+                    (String::new(), String::new())
+                };
             let fixture = Fixture {
                 target_staff,
                 risk_group,
@@ -779,6 +960,8 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
                 lead: lead.id.clone(),
                 programme,
                 follow_up,
+                consent,
+                note,
             };
             let mut req = TestRequest::default()
                 .method(case.method.clone())
