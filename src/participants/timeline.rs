@@ -96,7 +96,7 @@ fn resource_path(
 ) -> String {
     match (entity_type, entity_id) {
         (Some("consent"), Some(id)) => format!("/api/v1/consents/{id}"),
-        (Some("note"), Some(id)) => format!("/api/v1/participants/{participant_id}/notes#{id}"),
+        (Some("note"), Some(id)) => format!("/api/v1/notes/{id}"),
         (Some("programme"), Some(id)) => format!("/api/v1/programmes/{id}"),
         (Some("follow_up"), Some(id)) => {
             format!("/api/v1/participants/{participant_id}/follow-ups#{id}")

@@ -457,3 +457,68 @@ async fn the_timeline_tells_the_story_newest_first_and_hides_what_the_reader_may
         .audit_trail()
         .contains(&("participant.timeline_read".into(), "allowed".into())));
 }
+
+#[actix_web::test]
+async fn notes_and_consents_written_through_the_api_reach_the_timeline_with_their_confidentiality()
+{
+    let app = TestApp::spawn().await;
+    let psych = app.user(&[Role::Psychologist]).await;
+    let worker = app.user(&[Role::SocialWorker]).await;
+    let mut body = participant_body(41);
+    body["care_team"] = json!([{"staff_id": worker.id}]);
+    let id = app.register_participant(&psych, body).await;
+    crate::notes::write_note(
+        &app,
+        &psych,
+        &id,
+        "Findings stay with psychologists",
+        "psychologist",
+    )
+    .await;
+    crate::notes::write_note(&app, &worker, &id, "Met at the OPS", "team").await;
+    crate::consents::record_consent(
+        &app,
+        &worker,
+        &id,
+        crate::consents::consent_body("image", "2026-02-01"),
+    )
+    .await;
+
+    let path = format!("/api/v1/participants/{id}/timeline");
+    let entries = |v: Value| -> Vec<(String, String)> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap().to_owned(),
+                    e["summary"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let for_psych = entries(app.get_as(&psych, &path).await.json());
+    assert_eq!(for_psych.len(), 4, "{for_psych:?}");
+    assert!(for_psych.contains(&("note".into(), "Case note added (psychologist)".into())));
+    let for_worker = entries(app.get_as(&worker, &path).await.json());
+    assert_eq!(
+        for_worker,
+        vec![
+            (
+                "consent_granted".to_string(),
+                "Consent granted (image)".to_string()
+            ),
+            ("note".to_string(), "Case note added (team)".to_string()),
+            (
+                "referral".to_string(),
+                "Registered on referral (ops)".to_string()
+            ),
+        ]
+    );
+    let text = app.get_as(&psych, &path).await.text();
+    assert!(
+        !text.contains("Findings") && !text.contains("OPS\""),
+        "no free text in the timeline"
+    );
+}
