@@ -14,9 +14,8 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new() -> Metrics {
-        let registry = Registry::new_custom(Some("reintegra".into()), None)
-            .unwrap_or_else(|_| Registry::new());
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new_custom(Some("reintegra".into()), None)?;
         // Labels are route templates (`/api/v1/participants/{id}`), never raw paths, so the number
         // of series stays bounded and no identifier leaks into the metrics.
         let requests = IntCounterVec::new(
@@ -25,8 +24,7 @@ impl Metrics {
                 "HTTP requests by method, route template and status",
             ),
             &["method", "route", "status"],
-        )
-        .expect("valid metric");
+        )?;
         let latency = HistogramVec::new(
             HistogramOpts::new(
                 "http_request_duration_seconds",
@@ -36,14 +34,10 @@ impl Metrics {
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
             ]),
             &["method", "route"],
-        )
-        .expect("valid metric");
-        let pool_connections = IntGauge::new("db_pool_connections", "Open database connections")
-            .expect("valid metric");
-        let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections")
-            .expect("valid metric");
-        let pool_max =
-            IntGauge::new("db_pool_max_connections", "Configured pool size").expect("valid metric");
+        )?;
+        let pool_connections = IntGauge::new("db_pool_connections", "Open database connections")?;
+        let pool_idle = IntGauge::new("db_pool_idle_connections", "Idle database connections")?;
+        let pool_max = IntGauge::new("db_pool_max_connections", "Configured pool size")?;
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -51,18 +45,16 @@ impl Metrics {
             Box::new(pool_idle.clone()),
             Box::new(pool_max.clone()),
         ] {
-            registry
-                .register(collector)
-                .expect("metric registered once");
+            registry.register(collector)?;
         }
-        Metrics {
+        Ok(Metrics {
             registry,
             requests,
             latency,
             pool_connections,
             pool_idle,
             pool_max,
-        }
+        })
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -84,11 +76,5 @@ impl Metrics {
             tracing::error!(error = %e, "metrics encoding failed");
         }
         String::from_utf8(out).unwrap_or_default()
-    }
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Metrics::new()
     }
 }

@@ -31,6 +31,8 @@ pub enum StartupError {
     Location(std::io::Error),
     #[error("configuration error: REINTEGRA_ARGON2_M_KIB/T/P: {0}")]
     Argon2(String),
+    #[error("cannot set up metrics: {0}")]
+    Metrics(prometheus::Error),
 }
 
 impl AppState {
@@ -46,7 +48,7 @@ impl AppState {
             config: Arc::new(config),
             db,
             clock,
-            metrics: Arc::new(Metrics::new()),
+            metrics: Arc::new(Metrics::new().map_err(StartupError::Metrics)?),
             jwt_secret,
         })
     }

@@ -17,7 +17,7 @@ use crate::participants::model::{not_future, Status};
 use crate::participants::repo as participants;
 use crate::policy::Action;
 use crate::settings::model::UnitKind;
-use crate::settings::repo as settings;
+use crate::settings::service as settings;
 use crate::state::AppState;
 
 /// A resource under a participant that a route names by its own id.
@@ -153,7 +153,7 @@ pub async fn start(
                     ),
                 ));
             }
-            let unit = settings::load(conn)?;
+            let unit = settings::current(conn)?;
             let mut errors = FieldErrors::new();
             not_future(&mut errors, "/start_date", Some(body.start_date), today);
             if let Some(decided_on) = repo::latest_qualification(conn, &participant_id)? {
@@ -320,7 +320,7 @@ pub async fn extend(
         .db
         .write(move |conn| {
             let row = open_programme(conn, &id, Some(expected))?;
-            let unit = settings::load(conn)?;
+            let unit = settings::current(conn)?;
             let mut errors = FieldErrors::new();
             let latest_end = dates::planned_end_date(row.start_date, cap_months(unit.unit_kind));
             if body.planned_end_date <= row.planned_end_date {
@@ -436,7 +436,7 @@ pub async fn exit(
             }
             not_future(&mut errors, "/exit_date", Some(body.exit_date), today);
             fail_on(errors)?;
-            let unit = settings::load(conn)?;
+            let unit = settings::current(conn)?;
             let follow_ups = schedule_follow_ups(
                 &row,
                 body.exit_date,

@@ -57,3 +57,9 @@ pub async fn replace(
         })
         .await
 }
+
+/// The unit's settings inside another feature's transaction (programme lengths, follow-up
+/// months, the CIS cap).
+pub fn current(conn: &mut crate::db::AnyConnection) -> diesel::QueryResult<Settings> {
+    repo::load(conn)
+}
