@@ -2,7 +2,7 @@
 //! about participants; auditors: all) and the chain verification.
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Europe::Warsaw;
 use diesel::prelude::*;
 use utoipa::IntoParams;
@@ -182,8 +182,13 @@ async fn list(
             .get::<NaiveDate>("from", "a date YYYY-MM-DD")
             .map(warsaw_midnight),
         to: params
-            .get::<NaiveDate>("to", "a date YYYY-MM-DD")
-            .map(|d| warsaw_midnight(d + Duration::days(1))),
+            .get_with("to", |raw| {
+                raw.parse::<NaiveDate>()
+                    .ok()
+                    .and_then(|d| d.checked_add_days(chrono::Days::new(1)))
+                    .ok_or_else(|| "expected a date YYYY-MM-DD".to_owned())
+            })
+            .map(warsaw_midnight),
     };
     params.finish()?;
     let (events, total) = state

@@ -66,6 +66,11 @@ impl CurrentStaff {
     ) {
         let mut event = NewEvent::new(action, AuditOutcome::Denied, Some(self.actor()));
         if let Some((kind, id)) = entity {
+            // An attempt on a participant names them, so managers see it beside the other
+            // events about that participant (api.md §13.7).
+            if kind == "participant" {
+                event = event.participant(id.clone());
+            }
             event = event.entity(kind, id);
         }
         if let Err(e) = audit::record_alone(state, ctx, event).await {

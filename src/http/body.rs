@@ -255,6 +255,18 @@ impl FieldErrors {
         }
     }
 
+    /// A PATCH field that cannot be cleared: absent is `Some(None)`, `null` is an error.
+    pub fn patch_required<T: FromField>(&mut self, obj: &Obj<'_>, key: &str) -> Option<Option<T>> {
+        match obj.map.get(key) {
+            None => Some(None),
+            Some(Value::Null) => {
+                self.push(obj.child(key), "required", "cannot be cleared");
+                None
+            }
+            Some(v) => self.parse(v, &obj.child(key)).map(Some),
+        }
+    }
+
     /// A PATCH field, keeping absent and `null` apart.
     pub fn patch<T: FromField>(&mut self, obj: &Obj<'_>, key: &str) -> Option<Patch<T>> {
         match obj.map.get(key) {

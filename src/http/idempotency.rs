@@ -74,8 +74,8 @@ pub async fn idempotency(
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .and_then(|t| verify_access(&state.jwt_secret, t.trim(), state.clock.now()).ok())
-        .map(|claims| claims.sub);
-    let Some(staff_id) = staff_id else {
+        .map(|claims| (claims.sub, claims.ver));
+    let Some((staff_id, token_version)) = staff_id else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
 
@@ -94,9 +94,26 @@ pub async fn idempotency(
     req.set_payload(payload_of(body));
 
     let now = stored_now(state.clock.as_ref());
+    let today = state.clock.today();
     let claim = request.clone();
-    let begun = state.db.write(move |conn| begin(conn, &claim, now)).await;
+    let begun = state
+        .db
+        .write(move |conn| {
+            // The same check as the route's token check: a stored reply is never handed to an
+            // account that was deactivated, signed out or must change its password since.
+            let current = crate::staff::repo::find(conn, &claim.staff_id)?.is_some_and(|m| {
+                m.row.token_version == token_version
+                    && m.can_sign_in(today)
+                    && !m.row.must_change_password
+            });
+            if !current {
+                return Ok(Begin::Unchecked);
+            }
+            begin(conn, &claim, now)
+        })
+        .await;
     match begun {
+        Ok(Begin::Unchecked) => Ok(next.call(req).await?.map_into_boxed_body()),
         Err(e) => Ok(req.error_response(e)),
         Ok(Begin::Replay(stored)) => Ok(req.into_response(stored.into_response())),
         Ok(Begin::InProgress) => Ok(req.error_response(AppError::conflict(
@@ -171,6 +188,8 @@ impl StoredReply {
 }
 
 enum Begin {
+    /// The caller is not (or no longer) a valid session: the route answers as it would anyway.
+    Unchecked,
     Proceed,
     Replay(StoredReply),
     InProgress,

@@ -110,7 +110,15 @@ pub fn check(
         version,
         on_team,
         is_lead,
-        view: policy::widest_view(&read_grants),
+        // Only the grants that reach this participant decide the view: an auditor who is also a
+        // clinician sees contact details of their own caseload only.
+        view: policy::widest_view(
+            &read_grants
+                .iter()
+                .filter(|g| satisfies(g, &caller.roles, on_team, is_lead))
+                .copied()
+                .collect::<Vec<_>>(),
+        ),
         acts_on_all: grants.iter().any(|g| g.scope == Scope::All),
     })
 }

@@ -219,7 +219,12 @@ pub async fn qualify(
                 Decision::Qualified => Status::Qualified,
                 Decision::Rejected => Status::Rejected,
             };
-            repo::set_status(conn, &id, status, now)?;
+            if !repo::transition(conn, &id, &[Status::Referred], status, now)? {
+                return Err(conflict_status(
+                    "participant_not_referred",
+                    "The participant was decided on meanwhile.",
+                ));
+            }
             audit::record(
                 conn,
                 instant,
@@ -280,7 +285,9 @@ pub async fn refer_again(
                     crate::db::schema::participants::referred_on.eq(r.referred_on),
                 ))
                 .execute(conn)?;
-            repo::set_status(conn, &id, Status::Referred, now)?;
+            if !repo::transition(conn, &id, &[Status::Exited, Status::Rejected], Status::Referred, now)? {
+                return Err(conflict_status("participant_not_closed", "The participant was referred again meanwhile."));
+            }
             audit::record(
                 conn,
                 instant,

@@ -648,12 +648,12 @@ fn patch_object<T>(
 impl FromBody for ParticipantPatch {
     fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
         let obj = errors.object(body, "")?;
-        let first_name = errors.optional(&obj, "first_name");
-        let last_name = errors.optional(&obj, "last_name");
+        let first_name = errors.patch_required(&obj, "first_name");
+        let last_name = errors.patch_required(&obj, "last_name");
         let pesel = errors.patch(&obj, "pesel");
         let id_document = patch_object(errors, &obj, "id_document", read_id_document);
-        let birth_date = errors.optional(&obj, "birth_date");
-        let sex = errors.optional(&obj, "sex");
+        let birth_date = errors.patch_required(&obj, "birth_date");
+        let sex = errors.patch_required(&obj, "sex");
         let phone = errors.patch(&obj, "phone");
         let email = errors.patch(&obj, "email");
         let address = patch_object(errors, &obj, "address", read_address);

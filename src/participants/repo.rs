@@ -160,20 +160,29 @@ pub fn bump_version(
     .execute(conn)
 }
 
-pub fn set_status(
+/// Moves the participant from one of `from` to `to` (bumping its version) as one conditional
+/// update, so two concurrent transitions cannot both pass a status check made earlier; answers
+/// whether it moved.
+pub fn transition(
     conn: &mut AnyConnection,
     id: &str,
-    status: Status,
+    from: &[Status],
+    to: Status,
     now: chrono::NaiveDateTime,
-) -> QueryResult<()> {
-    diesel::update(participants::table.find(id))
-        .set((
-            participants::status.eq(status.as_str()),
-            participants::version.eq(participants::version + 1),
-            participants::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .map(|_| ())
+) -> QueryResult<bool> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let n = diesel::update(
+        participants::table
+            .filter(participants::id.eq(id))
+            .filter(participants::status.eq_any(from)),
+    )
+    .set((
+        participants::status.eq(to.as_str()),
+        participants::version.eq(participants::version + 1),
+        participants::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 pub fn version_of(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<i64>> {

@@ -215,7 +215,12 @@ pub async fn start(
                 ) => programme_already_open(),
                 other => AppError::from(other),
             })?;
-            participants::set_status(conn, &participant_id, Status::InProgramme, now)?;
+            if !participants::transition(conn, &participant_id, &[Status::Qualified], Status::InProgramme, now)? {
+                return Err(AppError::conflict(
+                    "participant_not_qualified",
+                    "The participant's status changed meanwhile; only a qualified participant starts a programme.",
+                ));
+            }
             audit::record(
                 conn,
                 instant,
@@ -454,7 +459,18 @@ pub async fn exit(
                 now,
             )?;
             programme_cas(conn, &id, n)?;
-            participants::set_status(conn, &row.participant_id, Status::Exited, now)?;
+            if !participants::transition(
+                conn,
+                &row.participant_id,
+                &[Status::InProgramme],
+                Status::Exited,
+                now,
+            )? {
+                return Err(AppError::conflict(
+                    "programme_closed",
+                    "The participant is no longer in this programme.",
+                ));
+            }
             repo::insert_follow_ups(conn, &follow_ups)?;
             let mut changed = vec!["exit_date", "exit_reason"];
             if body.exit_note.is_some() {

@@ -248,10 +248,10 @@ pub struct StaffPatch {
 impl FromBody for StaffPatch {
     fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
         let obj = errors.object(body, "")?;
-        let email = errors.optional(&obj, "email");
-        let full_name = errors.optional(&obj, "full_name");
-        let roles = errors.optional(&obj, "roles");
-        let active = errors.optional(&obj, "active");
+        let email = errors.patch_required(&obj, "email");
+        let full_name = errors.patch_required(&obj, "full_name");
+        let roles = errors.patch_required(&obj, "roles");
+        let active = errors.patch_required(&obj, "active");
         let active_until = errors.patch(&obj, "active_until");
         Some(StaffPatch {
             email: email?,

@@ -239,3 +239,18 @@ async fn verification_reports_an_intact_or_broken_chain() {
     assert_eq!(broken["first_broken_seq"], 2);
     assert_eq!(broken["checked"], 1);
 }
+
+#[actix_web::test]
+async fn an_absurd_date_range_is_a_400_not_a_crash() {
+    let app = TestApp::spawn().await;
+    let auditor = app.user(&[Role::Auditor]).await;
+    app.get_as(&auditor, "/api/v1/audit-events?to=%2B262142-12-31")
+        .await
+        .problem(400, "malformed-request");
+    assert_eq!(
+        app.get_as(&auditor, "/api/v1/audit-events?to=2026-12-31")
+            .await
+            .status,
+        200
+    );
+}

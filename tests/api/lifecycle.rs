@@ -522,3 +522,31 @@ async fn notes_and_consents_written_through_the_api_reach_the_timeline_with_thei
         "no free text in the timeline"
     );
 }
+
+#[actix_web::test]
+async fn two_concurrent_decisions_on_one_referral_cannot_both_win() {
+    let app = TestApp::spawn().await;
+    let lead = app.user(&[Role::SocialWorker]).await;
+    let manager = app.user(&[Role::Manager]).await;
+    let id = app.register_participant(&lead, participant_body(54)).await;
+    let (a, b) = futures::join!(
+        qualification(
+            &app,
+            &lead,
+            &id,
+            json!({"decision": "qualified", "decided_on": "2026-02-25"})
+        ),
+        qualification(
+            &app,
+            &manager,
+            &id,
+            json!({"decision": "rejected", "decided_on": "2026-02-25", "reason": "Not eligible"})
+        ),
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{} / {}", a.text(), b.text());
+    let decisions =
+        crate::common::count(&mut app.conn(), "SELECT COUNT(*) AS n FROM qualifications");
+    assert_eq!(decisions, 1, "the loser's decision row rolled back");
+}

@@ -450,3 +450,71 @@ async fn personal_data_changes_with_if_match_and_one_of_two_concurrent_patches_w
         .await;
     assert_eq!(changed.header("etag"), Some("\"4\""));
 }
+
+#[actix_web::test]
+async fn an_auditor_who_is_also_a_clinician_sees_contact_details_of_their_own_caseload_only() {
+    let app = TestApp::spawn().await;
+    let both = app.user(&[Role::Auditor, Role::SocialWorker]).await;
+    let other = app.user(&[Role::SocialWorker]).await;
+    let theirs = app.register_participant(&other, participant_body(50)).await;
+    let mine = app.register_participant(&both, participant_body(51)).await;
+    let seen = app
+        .get_as(&both, &format!("/api/v1/participants/{theirs}"))
+        .await
+        .json();
+    assert_eq!(
+        seen["phone"],
+        Value::Null,
+        "auditor view of another team's participant"
+    );
+    let own = app
+        .get_as(&both, &format!("/api/v1/participants/{mine}"))
+        .await
+        .json();
+    assert_eq!(own["phone"], "+48600100200");
+}
+
+#[actix_web::test]
+async fn required_personal_fields_cannot_be_cleared_by_patch() {
+    let app = TestApp::spawn().await;
+    let worker = app.user(&[Role::SocialWorker]).await;
+    let id = app
+        .register_participant(&worker, participant_body(52))
+        .await;
+    let res = patch(
+        &app,
+        &worker,
+        &id,
+        "\"1\"",
+        json!({"first_name": null, "sex": null, "email": null}),
+    )
+    .await;
+    res.problem(422, "validation");
+    let mut fields = res.field_errors();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            ("/first_name".to_string(), "required".to_string()),
+            ("/sex".to_string(), "required".to_string())
+        ]
+    );
+}
+
+#[actix_web::test]
+async fn refusals_about_a_participant_are_visible_to_managers_in_the_audit_log() {
+    let app = TestApp::spawn().await;
+    let lead = app.user(&[Role::SocialWorker]).await;
+    let outsider = app.user(&[Role::Psychologist]).await;
+    let manager = app.user(&[Role::Manager]).await;
+    let admin = app.user(&[Role::Admin]).await;
+    let id = app.register_participant(&lead, participant_body(53)).await;
+    app.get_as(&outsider, &format!("/api/v1/participants/{id}"))
+        .await
+        .problem(404, "not-found");
+    let query = format!("/api/v1/audit-events?participant_id={id}&outcome=denied");
+    let for_manager = app.get_as(&manager, &query).await.json();
+    assert_eq!(for_manager["total"], 1, "{for_manager}");
+    assert_eq!(for_manager["items"][0]["actor_id"], outsider.id);
+    assert_eq!(app.get_as(&admin, &query).await.json()["total"], 0);
+}

@@ -517,3 +517,25 @@ async fn creation_with_an_idempotency_key_is_replayed_not_repeated() {
         .await;
     too_long.problem(422, "validation");
 }
+
+#[actix_web::test]
+async fn a_stored_reply_is_not_replayed_to_a_session_that_has_ended() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(&[Role::Admin]).await;
+    let post = || {
+        TestRequest::post()
+            .uri("/api/v1/staff")
+            .insert_header(("idempotency-key", "once"))
+            .set_json(new_staff("kept@club.test", &["manager"]))
+    };
+    assert_eq!(app.call_as(&admin, post()).await.status, 201);
+    assert_eq!(
+        app.call_as(&admin, TestRequest::post().uri("/api/v1/auth/logout-all"))
+            .await
+            .status,
+        204
+    );
+    let replay = app.call_as(&admin, post()).await;
+    replay.problem(401, "unauthorized");
+    assert!(replay.header("idempotency-replayed").is_none());
+}
