@@ -196,19 +196,43 @@ impl<T> Patch<T> {
 
 /// Reads fields out of a JSON body and collects every failure with its JSON Pointer.
 #[derive(Debug, Default)]
-pub struct FieldErrors(Vec<FieldError>);
+pub struct FieldErrors {
+    errors: Vec<FieldError>,
+    /// The unit's calendar date, for "not in the future" rules checked while reading.
+    today: Option<NaiveDate>,
+}
 
 impl FieldErrors {
     pub fn new() -> Self {
-        FieldErrors(Vec::new())
+        FieldErrors {
+            errors: Vec::new(),
+            today: None,
+        }
+    }
+
+    /// A reader that also knows today's date, so date rules land in the same 422.
+    pub fn with_today(today: NaiveDate) -> Self {
+        FieldErrors {
+            errors: Vec::new(),
+            today: Some(today),
+        }
+    }
+
+    /// Records `future` at `pointer` when `date` lies after today (when today is known).
+    pub fn not_future(&mut self, pointer: &str, date: Option<NaiveDate>) {
+        if let (Some(d), Some(today)) = (date, self.today) {
+            if d > today {
+                self.push(pointer, "future", "must not be in the future");
+            }
+        }
     }
 
     pub fn push(&mut self, pointer: impl Into<String>, code: &str, message: impl Into<String>) {
-        self.0.push(FieldError::new(pointer, code, message));
+        self.errors.push(FieldError::new(pointer, code, message));
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.errors.is_empty()
     }
 
     /// The object at `pointer`, or an error recorded against it.
@@ -289,17 +313,17 @@ impl FieldErrors {
 
     /// `Ok(value)` when nothing failed, else one 422 listing every failure.
     pub fn finish<T>(self, value: Option<T>) -> Result<T, AppError> {
-        match (self.0.is_empty(), value) {
+        match (self.errors.is_empty(), value) {
             (true, Some(v)) => Ok(v),
             (true, None) => Err(AppError::Internal(
                 "body reader produced no value and no error".into(),
             )),
-            (false, _) => Err(AppError::Validation(self.0)),
+            (false, _) => Err(AppError::Validation(self.errors)),
         }
     }
 
     pub fn into_vec(self) -> Vec<FieldError> {
-        self.0
+        self.errors
     }
 }
 
@@ -359,11 +383,14 @@ impl<T: FromBody + 'static> FromRequest for JsonBody<T> {
 /// A syntactically valid JSON body not yet read into a request type: handlers that must check
 /// the caller's permission before judging the fields (so a forbidden caller gets 403, not 422)
 /// take this and call [`RawJson::parse`] after the policy.
-pub struct RawJson(pub Value);
+pub struct RawJson(pub Value, pub Option<NaiveDate>);
 
 impl RawJson {
     pub fn parse<T: FromBody>(&self) -> Result<T, AppError> {
-        let mut errors = FieldErrors::new();
+        let mut errors = match self.1 {
+            Some(today) => FieldErrors::with_today(today),
+            None => FieldErrors::new(),
+        };
         let parsed = T::from_body(&self.0, &mut errors);
         errors.finish(parsed)
     }
@@ -375,11 +402,14 @@ impl FromRequest for RawJson {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let checked = check_content_type(req).and_then(|_| check_declared_length(req));
+        let today = req
+            .app_data::<actix_web::web::Data<crate::state::AppState>>()
+            .map(|state| state.clock.today());
         let mut payload = payload.take();
         Box::pin(async move {
             checked?;
             let bytes = read_limited(&mut payload, BODY_LIMIT).await?;
-            parse_json(&bytes).map(RawJson)
+            parse_json(&bytes).map(|value| RawJson(value, today))
         })
     }
 }

@@ -126,7 +126,8 @@ impl FromBody for QualificationBody {
     fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
         let obj = errors.object(body, "")?;
         let decision = errors.required(&obj, "decision");
-        let decided_on = errors.required(&obj, "decided_on");
+        let decided_on: Option<NaiveDate> = errors.required(&obj, "decided_on");
+        errors.not_future("/decided_on", decided_on);
         let reason: Option<Option<FreeText>> = errors.optional(&obj, "reason");
         if decision == Some(Decision::Rejected) && reason.as_ref().is_some_and(|r| r.is_none()) {
             errors.push("/reason", "required", "is required for a rejection");
@@ -175,14 +176,11 @@ pub async fn qualify(
                 ));
             }
             let mut errors = FieldErrors::new();
-            if body.decided_on < row.referred_on || body.decided_on > today {
+            if body.decided_on < row.referred_on {
                 errors.push(
                     "/decided_on",
                     "range",
-                    format!(
-                        "must lie between the referral ({}) and today",
-                        row.referred_on
-                    ),
+                    format!("must not be before the referral ({})", row.referred_on),
                 );
             }
             if !errors.is_empty() {
@@ -272,11 +270,6 @@ pub async fn refer_again(
                 ));
             }
             let r = body.0;
-            let mut errors = FieldErrors::new();
-            not_future(&mut errors, "/referred_on", Some(r.referred_on), today);
-            if !errors.is_empty() {
-                return Err(AppError::Validation(errors.into_vec()));
-            }
             record_referral(conn, &id, r.source, r.reference.as_ref().map(|x| x.as_str()), r.referred_on, &caller.id, now)?;
             diesel::update(crate::db::schema::participants::table.find(&id))
                 .set((

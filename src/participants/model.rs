@@ -427,7 +427,8 @@ fn read_legal_rep(errors: &mut FieldErrors, o: &Obj<'_>) -> Option<LegalRepInput
 pub fn read_referral(errors: &mut FieldErrors, o: &Obj<'_>) -> Option<ReferralInput> {
     let source = errors.required(o, "source");
     let reference = errors.optional(o, "reference");
-    let referred_on = errors.required(o, "referred_on");
+    let referred_on: Option<NaiveDate> = errors.required(o, "referred_on");
+    errors.not_future(&o.child("referred_on"), referred_on);
     Some(ReferralInput {
         source: source?,
         reference: reference?,

@@ -106,7 +106,7 @@ fn duplicate_pesel(conn: &mut AnyConnection, caller: &CurrentStaff, existing: St
 }
 
 /// Risk-group entries: every code an active group (entries already held may stay after a group
-/// is retired), evidence dates not in the future.
+/// is retired), evidence dates not in the future — reported together.
 pub fn check_risk_groups(
     conn: &mut AnyConnection,
     entries: &[RiskGroupInput],
@@ -214,12 +214,6 @@ pub async fn register(
         .db
         .write(move |conn| {
             let mut errors = FieldErrors::new();
-            not_future(
-                &mut errors,
-                "/referral/referred_on",
-                Some(new.referral.referred_on),
-                today,
-            );
             check_risk_groups(
                 conn,
                 &new.risk_groups,

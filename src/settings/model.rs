@@ -266,7 +266,7 @@ mod tests {
     use serde_json::json;
 
     fn fields(body: Value) -> Vec<(String, String)> {
-        match RawJson(body).parse::<NewSettings>() {
+        match RawJson(body, None).parse::<NewSettings>() {
             Ok(_) => Vec::new(),
             Err(crate::http::AppError::Validation(errs)) => {
                 errs.into_iter().map(|e| (e.field, e.code)).collect()
@@ -283,7 +283,7 @@ mod tests {
 
     #[test]
     fn a_valid_body_parses() {
-        let s: NewSettings = RawJson(valid()).parse().unwrap();
+        let s: NewSettings = RawJson(valid(), None).parse().unwrap();
         assert_eq!(s.unit_kind, UnitKind::Cis);
         assert_eq!(s.follow_up_months, vec![3, 6, 12]);
         assert_eq!(s.project_retention_until, None);

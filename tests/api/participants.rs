@@ -126,6 +126,7 @@ async fn pesel_must_agree_with_birth_date_and_sex_and_dates_not_be_future() {
         errors,
         vec![
             ("/birth_date".to_string(), "pesel_mismatch".to_string()),
+            ("/referral/referred_on".to_string(), "future".to_string()),
             ("/sex".to_string(), "pesel_mismatch".to_string()),
         ]
     );
@@ -517,4 +518,23 @@ async fn refusals_about_a_participant_are_visible_to_managers_in_the_audit_log()
     assert_eq!(for_manager["total"], 1, "{for_manager}");
     assert_eq!(for_manager["items"][0]["actor_id"], outsider.id);
     assert_eq!(app.get_as(&admin, &query).await.json()["total"], 0);
+}
+
+#[actix_web::test]
+async fn date_rules_are_reported_with_the_other_field_errors() {
+    let app = TestApp::spawn().await;
+    let worker = app.user(&[Role::SocialWorker]).await;
+    let mut body = participant_body(55);
+    body["phone"] = json!("x");
+    body["referral"]["referred_on"] = json!("2099-01-01");
+    let res = app.call_as(&worker, post(body)).await;
+    let mut fields = res.field_errors();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            ("/phone".to_string(), "format".to_string()),
+            ("/referral/referred_on".to_string(), "future".to_string()),
+        ]
+    );
 }
