@@ -75,6 +75,8 @@ pub async fn replace_risk_groups(
         .db
         .write(move |conn| {
             let id = access.participant_id;
+            // Decided again inside the transaction: a team change since the first check counts.
+            super::access::check(conn, &caller, crate::policy::Action::ParticipantUpdate, &id)?;
             let held: Vec<String> = repo::risk_groups_of(conn, &id)?
                 .into_iter()
                 .map(|g| g.code)
@@ -158,6 +160,13 @@ pub async fn qualify(
         .db
         .write(move |conn| {
             let id = access.participant_id;
+            // Decided again inside the transaction: a team change since the first check counts.
+            super::access::check(
+                conn,
+                &caller,
+                crate::policy::Action::ParticipantQualify,
+                &id,
+            )?;
             let row = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
             if let Some(v) = expected {
                 if v != row.version {
@@ -262,6 +271,8 @@ pub async fn refer_again(
         .db
         .write(move |conn| {
             let id = access.participant_id;
+            // Decided again inside the transaction: a team change since the first check counts.
+            super::access::check(conn, &caller, crate::policy::Action::ParticipantUpdate, &id)?;
             let row = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
             if row.status != Status::Exited.as_str() && row.status != Status::Rejected.as_str() {
                 return Err(conflict_status(
@@ -359,6 +370,8 @@ pub async fn replace_care_team(
         .db
         .write(move |conn| {
             let id = access.participant_id;
+            // Decided again inside the transaction: a team change since the first check counts.
+            super::access::check(conn, &caller, crate::policy::Action::CareTeamAssign, &id)?;
             let on: Vec<String> = repo::care_team_of(conn, &id)?
                 .into_iter()
                 .map(|m| m.staff_id)

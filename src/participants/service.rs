@@ -475,6 +475,8 @@ pub async fn update(
     state
         .db
         .write(move |conn| {
+            // Decided again inside the transaction: a team change since the first check counts.
+            access::check(conn, &caller, Action::ParticipantUpdate, &id)?;
             let current = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
             if current.version != expected {
                 return Err(AppError::PreconditionFailed {
