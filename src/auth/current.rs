@@ -8,7 +8,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use chrono::NaiveDate;
 use serde_json::json;
 
-use super::token::{verify_access, Rejection};
+use super::token::verify_access;
 use crate::audit::{self, Actor, AuditAction, AuditOutcome, NewEvent};
 use crate::http::{AppError, RequestContext};
 use crate::policy::{self, Action, Grant, Role};
@@ -144,12 +144,7 @@ async fn authenticate(req: &HttpRequest, gated: bool) -> Result<CurrentStaff, Ap
     let claims = match verify_access(&state.jwt_secret, &token, state.clock.now()) {
         Ok(c) => c,
         Err(r) => {
-            let reason = match r {
-                Rejection::Malformed => "invalid",
-                Rejection::Expired => "expired",
-                Rejection::NotYetValid => "not_yet_valid",
-            };
-            return Err(reject(reason, None).await);
+            return Err(reject(r.as_str(), None).await);
         }
     };
     let id = claims.sub.clone();

@@ -12,7 +12,7 @@ use crate::db::schema::referrals;
 use crate::db::AnyConnection;
 use crate::http::body::{FieldErrors, Patch};
 use crate::http::{stored_now, AppError, FieldError, PageRequest, RequestContext};
-use crate::policy::{Action, Role, View};
+use crate::policy::{Action, View};
 use crate::staff::repo as staff_repo;
 use crate::state::AppState;
 use diesel::prelude::*;
@@ -730,16 +730,6 @@ pub async fn list(
     .details(json!({"filters": filters_used, "rows": rows.len(), "csv": page.is_none()}));
     audit::record_alone(state, ctx, event).await?;
     Ok((rows, total))
-}
-
-/// Is any of the caller's roles clinical?
-pub fn is_clinician(caller: &CurrentStaff) -> bool {
-    caller.roles.iter().any(|r| {
-        matches!(
-            r,
-            Role::Psychologist | Role::SocialWorker | Role::Counsellor
-        )
-    })
 }
 
 /// A field error for a body already parsed (DB-dependent checks).
