@@ -74,9 +74,7 @@ impl Code {
 
 impl FromField for Code {
     fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let s = value
-            .as_str()
-            .ok_or_else(|| FieldProblem::new("type", "expected a string"))?;
+        let s = crate::http::body::string_field(value)?;
         Code::parse(s)
     }
 }

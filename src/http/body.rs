@@ -100,12 +100,17 @@ impl FromField for NaiveDate {
     }
 }
 
+/// The string in a field, or the `type` problem every string field reports.
+pub fn string_field(value: &Value) -> Result<&str, FieldProblem> {
+    value
+        .as_str()
+        .ok_or_else(|| FieldProblem::new("type", "expected a string"))
+}
+
 /// Text limits of api.md §13.1. Each newtype below is one of them; a string that breaks the
 /// limit never becomes a value of the type.
 fn check_text(value: &Value, max: usize, multiline: bool) -> Result<String, FieldProblem> {
-    let s = value
-        .as_str()
-        .ok_or_else(|| FieldProblem::new("type", "expected a string"))?;
+    let s = string_field(value)?;
     let len = s.chars().count();
     if len > max {
         return Err(FieldProblem::new(

@@ -107,9 +107,7 @@ impl Phone {
 
 impl FromField for Phone {
     fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let s = value
-            .as_str()
-            .ok_or_else(|| FieldProblem::new("type", "expected a string"))?;
+        let s = crate::http::body::string_field(value)?;
         let compact: String = s.chars().filter(|c| *c != ' ' && *c != '-').collect();
         let digits = compact.strip_prefix('+').unwrap_or("");
         if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -129,9 +127,7 @@ pub struct PostalCode(pub String);
 
 impl FromField for PostalCode {
     fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let s = value
-            .as_str()
-            .ok_or_else(|| FieldProblem::new("type", "expected a string"))?;
+        let s = crate::http::body::string_field(value)?;
         let ok = s.len() == 6
             && s.bytes().enumerate().all(|(i, b)| {
                 if i == 2 {
@@ -154,9 +150,7 @@ pub struct CountryCode(pub String);
 
 impl FromField for CountryCode {
     fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let s = value
-            .as_str()
-            .ok_or_else(|| FieldProblem::new("type", "expected a string"))?;
+        let s = crate::http::body::string_field(value)?;
         if s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()) {
             Ok(CountryCode(s.to_owned()))
         } else {

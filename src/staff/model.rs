@@ -149,9 +149,7 @@ impl Email {
 
 impl FromField for Email {
     fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let s = value
-            .as_str()
-            .ok_or_else(|| FieldProblem::new("type", "expected a string"))?;
+        let s = crate::http::body::string_field(value)?;
         Email::parse(s)
     }
 }
@@ -168,10 +166,7 @@ impl std::fmt::Debug for Password {
 
 impl FromField for Password {
     fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        value
-            .as_str()
-            .map(|s| Password(s.to_owned()))
-            .ok_or_else(|| FieldProblem::new("type", "expected a string"))
+        crate::http::body::string_field(value).map(|s| Password(s.to_owned()))
     }
 }
 
