@@ -8,8 +8,9 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
 use crate::config::Argon2Params;
-use crate::http::body::FieldProblem;
+use crate::http::rules::rule;
 use crate::http::AppError;
+use validator::ValidationError;
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
 /// Long enough for any passphrase; bounded so a megabyte "password" costs nothing to refuse.
@@ -122,31 +123,31 @@ pub fn check_new_password(
     password: &str,
     email: &str,
     old: Option<&str>,
-) -> Result<(), FieldProblem> {
+) -> Result<(), ValidationError> {
+    check_password_length(password)?;
+    let local = email.split('@').next().unwrap_or("").to_lowercase();
+    if local.chars().count() >= 3 && password.to_lowercase().contains(&local) {
+        return Err(rule("contains_email", "must not contain your e-mail name"));
+    }
+    if old == Some(password) {
+        return Err(rule("unchanged", "must differ from the current password"));
+    }
+    Ok(())
+}
+
+/// The length rule alone: it needs nothing but the password.
+pub fn check_password_length(password: &str) -> Result<(), ValidationError> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(FieldProblem::new(
+        return Err(rule(
             "too_short",
             format!("at least {MIN_PASSWORD_CHARS} characters"),
         ));
     }
     if chars > MAX_PASSWORD_CHARS {
-        return Err(FieldProblem::new(
+        return Err(rule(
             "too_long",
             format!("at most {MAX_PASSWORD_CHARS} characters"),
-        ));
-    }
-    let local = email.split('@').next().unwrap_or("").to_lowercase();
-    if local.chars().count() >= 3 && password.to_lowercase().contains(&local) {
-        return Err(FieldProblem::new(
-            "contains_email",
-            "must not contain your e-mail name",
-        ));
-    }
-    if old == Some(password) {
-        return Err(FieldProblem::new(
-            "unchanged",
-            "must differ from the current password",
         ));
     }
     Ok(())

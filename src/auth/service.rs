@@ -427,7 +427,7 @@ pub async fn change_password(
         ));
     }
     if let Err(p) = check_new_password(&new, &member.row.email, Some(&current)) {
-        errors.push(FieldError::new("/new_password", p.code, p.message));
+        errors.push(crate::http::rules::field_error("/new_password", &p));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));

@@ -107,95 +107,73 @@ pub fn string_field(value: &Value) -> Result<&str, FieldProblem> {
         .ok_or_else(|| FieldProblem::new("type", "expected a string"))
 }
 
-/// Text limits of api.md §13.1. Each newtype below is one of them; a string that breaks the
-/// limit never becomes a value of the type.
-fn check_text(value: &Value, max: usize, multiline: bool) -> Result<String, FieldProblem> {
-    let s = string_field(value)?;
-    let len = s.chars().count();
-    if len > max {
-        return Err(FieldProblem::new(
-            "too_long",
-            format!("at most {max} characters (got {len})"),
-        ));
+pub use super::rules::{FreeText, Label, Name, Patch};
+
+/// The bridge for value types that moved to serde + [`Rule`](super::rules::Rule) while older
+/// readers still ask for them field by field.
+pub fn legacy_field<T: DeserializeOwned + super::rules::Rule>(
+    value: &Value,
+) -> Result<T, FieldProblem> {
+    let (parsed, errors, _) = super::rules::read_shape::<T>(value);
+    match (parsed, errors.into_iter().next()) {
+        (_, Some(e)) => Err(FieldProblem::new(
+            KNOWN_CODES
+                .iter()
+                .find(|c| **c == e.code)
+                .copied()
+                .unwrap_or("format"),
+            e.message,
+        )),
+        (Some(v), None) => v.check().map(|_| v).map_err(|e| {
+            FieldProblem::new(
+                KNOWN_CODES
+                    .iter()
+                    .find(|c| **c == e.code)
+                    .copied()
+                    .unwrap_or("format"),
+                e.message.map(|m| m.to_string()).unwrap_or_default(),
+            )
+        }),
+        (None, None) => Err(FieldProblem::new("type", "unexpected value")),
     }
-    let allowed = |c: char| multiline && (c == '\n' || c == '\t' || c == '\r');
-    if s.chars().any(|c| c.is_control() && !allowed(c)) {
-        return Err(FieldProblem::new(
-            "control_character",
-            if multiline {
-                "control characters other than newline and tab are not allowed"
-            } else {
-                "control characters are not allowed"
-            },
-        ));
-    }
-    let trimmed = s.trim();
-    if trimmed.is_empty() {
-        return Err(FieldProblem::new("blank", "must not be blank"));
-    }
-    Ok(if multiline {
-        s.to_owned()
-    } else {
-        trimmed.to_owned()
-    })
 }
 
-macro_rules! text_type {
-    ($(#[$doc:meta])* $name:ident, $max:expr, $multiline:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
+const KNOWN_CODES: &[&str] = &[
+    "type",
+    "format",
+    "date",
+    "required",
+    "too_long",
+    "blank",
+    "control_character",
+    "checksum",
+    "email",
+    "future",
+];
 
-        impl $name {
-            pub const MAX_CHARS: usize = $max;
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-            pub fn into_inner(self) -> String {
-                self.0
+macro_rules! legacy_fields {
+    ($($t:ty),+) => {$(
+        impl $crate::http::body::FromField for $t {
+            fn from_field(value: &serde_json::Value) -> Result<Self, $crate::http::body::FieldProblem> {
+                $crate::http::body::legacy_field(value)
             }
         }
-
-        impl FromField for $name {
-            fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-                check_text(value, $max, $multiline).map($name)
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
+    )+};
 }
+pub(crate) use legacy_fields;
+legacy_fields!(Name, Label, FreeText);
 
-text_type!(
-    /// A person's name part: 1–100 characters, trimmed, no control characters.
-    Name, 100, false
-);
-text_type!(
-    /// Titles, labels, employer and institution names, references: 1–200 characters, one line.
-    Label, 200, false
-);
-text_type!(
-    /// Notes, findings, summaries, descriptions: 1–20,000 characters; newline and tab allowed.
-    FreeText, 20_000, true
-);
-
-/// A PATCH field: absent (leave as is), `null` (clear) or a new value.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Patch<T> {
-    #[default]
-    Absent,
-    Null,
-    Value(T),
-}
-
-impl<T> Patch<T> {
-    pub fn is_absent(&self) -> bool {
-        matches!(self, Patch::Absent)
+impl<T: super::rules::RequestBody> FromBody for T {
+    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
+        let today = errors.today.unwrap_or(NaiveDate::MAX);
+        match super::rules::read_body::<T>(body, today) {
+            Ok(v) => Some(v),
+            Err(AppError::Validation(list)) => {
+                errors.errors.extend(list);
+                None
+            }
+            Err(_) => None,
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod middleware;
 pub mod problem;
 pub mod query;
 pub mod routes;
+pub mod rules;
 
 pub use body::{FieldErrors, FromBody, FromField, JsonBody, Patch, RawJson};
 pub use context::RequestContext;

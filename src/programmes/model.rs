@@ -3,12 +3,12 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
 
 use crate::db::schema::{follow_ups, programmes};
-use crate::http::body::{FieldErrors, FreeText, FromBody, Label, Patch};
+use crate::http::rules::{date, not_future, rule_at, valid, FreeText, Label, Patch, RequestBody};
 use crate::participants::model::closed_enum;
 
 closed_enum!(
@@ -173,6 +173,18 @@ impl From<FollowUpRow> for FollowUp {
 // Request bodies
 
 /// `POST /participants/{id}/programmes`.
+#[derive(Deserialize, Serialize, Validate)]
+pub struct NewProgrammeWire {
+    #[serde(default, deserialize_with = "date::opt")]
+    #[validate(required, custom(function = "not_future"))]
+    start_date: Option<NaiveDate>,
+    planned_months: Option<i64>,
+    #[validate(required)]
+    basis: Option<Basis>,
+    #[validate(custom(function = "valid"))]
+    basis_reference: Option<Label>,
+}
+
 pub struct NewProgramme {
     pub start_date: NaiveDate,
     /// `None`: the unit's `programme_months`.
@@ -181,87 +193,111 @@ pub struct NewProgramme {
     pub basis_reference: Option<Label>,
 }
 
-impl FromBody for NewProgramme {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let start_date = errors.required(&obj, "start_date");
-        let planned_months = errors.optional(&obj, "planned_months");
-        let basis = errors.required(&obj, "basis");
-        let basis_reference = errors.optional(&obj, "basis_reference");
+impl RequestBody for NewProgramme {
+    type Wire = NewProgrammeWire;
+    fn from_wire(w: NewProgrammeWire) -> Option<Self> {
         Some(NewProgramme {
-            start_date: start_date?,
-            planned_months: planned_months?,
-            basis: basis?,
-            basis_reference: basis_reference?,
+            start_date: w.start_date?,
+            planned_months: w.planned_months,
+            basis: w.basis?,
+            basis_reference: w.basis_reference,
         })
     }
 }
 
 /// `PATCH /programmes/{id}`: an extension.
+#[derive(Deserialize, Serialize, Validate)]
+pub struct ExtensionWire {
+    #[serde(default, deserialize_with = "date::opt")]
+    #[validate(required)]
+    planned_end_date: Option<NaiveDate>,
+    #[validate(required, custom(function = "valid"))]
+    extension_reason: Option<FreeText>,
+}
+
 pub struct Extension {
     pub planned_end_date: NaiveDate,
     pub extension_reason: FreeText,
 }
 
-impl FromBody for Extension {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let planned_end_date = errors.required(&obj, "planned_end_date");
-        let extension_reason = errors.required(&obj, "extension_reason");
+impl RequestBody for Extension {
+    type Wire = ExtensionWire;
+    fn from_wire(w: ExtensionWire) -> Option<Self> {
         Some(Extension {
-            planned_end_date: planned_end_date?,
-            extension_reason: extension_reason?,
+            planned_end_date: w.planned_end_date?,
+            extension_reason: w.extension_reason?,
         })
     }
 }
 
 /// `POST /programmes/{id}/exit`.
+#[derive(Deserialize, Serialize, Validate)]
+#[validate(schema(function = "exit_note_for_other", skip_on_field_errors = false))]
+pub struct ExitWire {
+    #[serde(default, deserialize_with = "date::opt")]
+    #[validate(required, custom(function = "not_future"))]
+    exit_date: Option<NaiveDate>,
+    #[validate(required)]
+    exit_reason: Option<ExitReason>,
+    #[validate(custom(function = "valid"))]
+    exit_note: Option<FreeText>,
+}
+
+fn exit_note_for_other(w: &ExitWire) -> Result<(), ValidationError> {
+    if w.exit_reason == Some(ExitReason::Other) && w.exit_note.is_none() {
+        return Err(rule_at(
+            "exit_note",
+            "required",
+            "is required when exit_reason is other",
+        ));
+    }
+    Ok(())
+}
+
 pub struct Exit {
     pub exit_date: NaiveDate,
     pub exit_reason: ExitReason,
     pub exit_note: Option<FreeText>,
 }
 
-impl FromBody for Exit {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let exit_date = errors.required(&obj, "exit_date");
-        let exit_reason = errors.required(&obj, "exit_reason");
-        let exit_note: Option<Option<FreeText>> = errors.optional(&obj, "exit_note");
-        if exit_reason == Some(ExitReason::Other) && exit_note.as_ref().is_some_and(Option::is_none)
-        {
-            errors.push(
-                "/exit_note",
-                "required",
-                "is required when exit_reason is other",
-            );
-        }
+impl RequestBody for Exit {
+    type Wire = ExitWire;
+    fn from_wire(w: ExitWire) -> Option<Self> {
         Some(Exit {
-            exit_date: exit_date?,
-            exit_reason: exit_reason?,
-            exit_note: exit_note?,
+            exit_date: w.exit_date?,
+            exit_reason: w.exit_reason?,
+            exit_note: w.exit_note,
         })
     }
 }
 
 /// `PATCH /follow-ups/{id}`: the contact. `note` follows merge semantics (absent keeps it,
 /// `null` clears it).
+#[derive(Deserialize, Validate)]
+pub struct ContactWire {
+    #[serde(default, deserialize_with = "date::opt")]
+    #[validate(required, custom(function = "not_future"))]
+    contacted_on: Option<NaiveDate>,
+    #[validate(required)]
+    result: Option<FollowUpResult>,
+    #[serde(default)]
+    #[validate(custom(function = "valid"))]
+    note: Patch<FreeText>,
+}
+
 pub struct Contact {
     pub contacted_on: NaiveDate,
     pub result: FollowUpResult,
     pub note: Patch<FreeText>,
 }
 
-impl FromBody for Contact {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let contacted_on = errors.required(&obj, "contacted_on");
-        let result = errors.required(&obj, "result");
-        let note = errors.patch(&obj, "note");
+impl RequestBody for Contact {
+    type Wire = ContactWire;
+    fn from_wire(w: ContactWire) -> Option<Self> {
         Some(Contact {
-            contacted_on: contacted_on?,
-            result: result?,
-            note: note?,
+            contacted_on: w.contacted_on?,
+            result: w.result?,
+            note: w.note,
         })
     }
 }

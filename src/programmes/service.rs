@@ -13,7 +13,7 @@ use crate::db::AnyConnection;
 use crate::http::body::{FieldErrors, Patch};
 use crate::http::{cas_outcome, stored_now, AppError, PageRequest, RequestContext};
 use crate::participants::access::{self, CaseAccess};
-use crate::participants::model::{not_future, Status};
+use crate::participants::model::Status;
 use crate::participants::repo as participants;
 use crate::policy::Action;
 use crate::settings::model::UnitKind;
@@ -131,7 +131,6 @@ pub async fn start(
     access: CaseAccess,
     body: NewProgramme,
 ) -> Result<Programme, AppError> {
-    let today = state.clock.today();
     let now = stored_now(state.clock.as_ref());
     let instant = state.clock.now();
     let (caller, ctx) = (caller.clone(), ctx.clone());
@@ -155,7 +154,6 @@ pub async fn start(
             }
             let unit = settings::current(conn)?;
             let mut errors = FieldErrors::new();
-            not_future(&mut errors, "/start_date", Some(body.start_date), today);
             if let Some(decided_on) = repo::latest_qualification(conn, &participant_id)? {
                 if body.start_date < decided_on {
                     errors.push(
@@ -423,7 +421,6 @@ pub async fn exit(
     expected: Option<i64>,
     body: Exit,
 ) -> Result<Programme, AppError> {
-    let today = state.clock.today();
     let now = stored_now(state.clock.as_ref());
     let instant = state.clock.now();
     let (caller, ctx) = (caller.clone(), ctx.clone());
@@ -439,7 +436,6 @@ pub async fn exit(
                     format!("must not be before the start ({})", row.start_date),
                 );
             }
-            not_future(&mut errors, "/exit_date", Some(body.exit_date), today);
             fail_on(errors)?;
             let unit = settings::current(conn)?;
             let follow_ups = schedule_follow_ups(
@@ -512,7 +508,6 @@ pub async fn record_contact(
     expected: i64,
     body: Contact,
 ) -> Result<FollowUp, AppError> {
-    let today = state.clock.today();
     let now = stored_now(state.clock.as_ref());
     let instant = state.clock.now();
     let (caller, ctx) = (caller.clone(), ctx.clone());
@@ -538,7 +533,6 @@ pub async fn record_contact(
                     format!("must not be before the exit ({exit_date})"),
                 );
             }
-            not_future(&mut errors, "/contacted_on", Some(body.contacted_on), today);
             fail_on(errors)?;
             let status = if body.result == FollowUpResult::Unreachable {
                 FollowUpStatus::Unreachable

@@ -2,12 +2,15 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::{Validate, ValidateEmail, ValidationError};
 
+use crate::auth::password::{check_new_password, check_password_length};
 use crate::db::schema::staff;
-use crate::http::body::{FieldErrors, FieldProblem, FromBody, FromField, Name, Patch};
+use crate::http::rules::{
+    date, forbid_null, rule, valid, wire_is_body, Name, Patch, RequestBody, Rule,
+};
 use crate::policy::Role;
 
 /// The stored row; never serialised to a client (it holds the password hash).
@@ -112,34 +115,18 @@ pub enum StaffListItem {
     Directory(StaffDirectoryEntry),
 }
 
-/// An e-mail address, trimmed and lowercased (uniqueness is case-insensitive).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An e-mail address, trimmed and lowercased (uniqueness is case-insensitive); its [`Rule`] is
+/// `validator`'s e-mail syntax, a dotted domain and RFC 5321's 254 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
 pub struct Email(String);
 
 impl Email {
-    pub fn parse(raw: &str) -> Result<Email, FieldProblem> {
-        let s = raw.trim().to_lowercase();
-        let invalid = || {
-            FieldProblem::new(
-                "email",
-                "expected an e-mail address such as name@example.org",
-            )
-        };
-        if s.chars().count() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(invalid());
-        }
-        let (local, domain) = s.split_once('@').ok_or_else(invalid)?;
-        let domain_ok = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains("..")
-            && domain
-                .chars()
-                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
-        if local.is_empty() || local.chars().count() > 64 || local.contains('@') || !domain_ok {
-            return Err(invalid());
-        }
-        Ok(Email(s))
+    pub const MAX_CHARS: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Email, ValidationError> {
+        let email = Email(raw.trim().to_lowercase());
+        email.check().map(|_| email)
     }
 
     pub fn as_str(&self) -> &str {
@@ -147,16 +134,44 @@ impl Email {
     }
 }
 
-impl FromField for Email {
-    fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let s = crate::http::body::string_field(value)?;
-        Email::parse(s)
+impl<'de> Deserialize<'de> for Email {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Email(String::deserialize(d)?.trim().to_lowercase()))
     }
 }
 
-/// A password as sent: any string; the rules are checked where the e-mail is known.
-#[derive(Clone)]
+impl Rule for Email {
+    fn check(&self) -> Result<(), ValidationError> {
+        let s = &self.0;
+        if s.chars().count() > Email::MAX_CHARS {
+            return Err(rule("too_long", "at most 254 characters"));
+        }
+        let dotted = s.rsplit_once('@').is_some_and(|(_, domain)| {
+            domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        });
+        if dotted && s.validate_email() {
+            Ok(())
+        } else {
+            Err(rule(
+                "email",
+                "expected an e-mail address such as name@example.org",
+            ))
+        }
+    }
+}
+
+/// A password as sent. Its length is its own [`Rule`]; the rules that need the e-mail or the
+/// current password are checked by the body or the service.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
 pub struct Password(pub String);
+
+/// `validator` copies checked values into its error parameters; a password never goes there.
+impl Serialize for Password {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -164,40 +179,71 @@ impl std::fmt::Debug for Password {
     }
 }
 
-impl FromField for Password {
-    fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        crate::http::body::string_field(value).map(|s| Password(s.to_owned()))
+impl Rule for Password {
+    fn check(&self) -> Result<(), ValidationError> {
+        check_password_length(&self.0)
     }
 }
 
-/// A non-empty set of roles, without repeats.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A non-empty set of roles: repeats dropped, in a stable order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
 pub struct Roles(pub Vec<Role>);
 
-impl FromField for Roles {
-    fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let items = value
-            .as_array()
-            .ok_or_else(|| FieldProblem::new("type", "expected an array of roles"))?;
-        let mut roles = Vec::new();
-        for item in items {
-            let role = item
-                .as_str()
-                .and_then(Role::parse)
-                .ok_or_else(|| FieldProblem::new("enum", format!("unknown role {item}; expected one of admin, manager, psychologist, social_worker, counsellor, auditor")))?;
-            if !roles.contains(&role) {
-                roles.push(role);
-            }
-        }
-        if roles.is_empty() {
-            return Err(FieldProblem::new("required", "at least one role"));
-        }
+impl<'de> Deserialize<'de> for Roles {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut roles = Vec::<Role>::deserialize(d)?;
         roles.sort();
+        roles.dedup();
         Ok(Roles(roles))
     }
 }
 
+impl Rule for Roles {
+    fn check(&self) -> Result<(), ValidationError> {
+        if self.0.is_empty() {
+            return Err(rule("required", "at least one role"));
+        }
+        Ok(())
+    }
+}
+
+/// The new-password rules of a body with an e-mail beside the password. The e-mail part of the
+/// rule is skipped while the e-mail itself is invalid (it has its own error then).
+fn password_with_email(
+    password: Option<&Password>,
+    email: Option<&Email>,
+) -> Result<(), ValidationError> {
+    let Some(password) = password.filter(|p| p.check().is_ok()) else {
+        return Ok(());
+    };
+    let email = email.filter(|e| e.check().is_ok()).map(Email::as_str);
+    check_new_password(&password.0, email.unwrap_or(""), None).map_err(|mut e| {
+        e.add_param("field".into(), &"initial_password");
+        e
+    })
+}
+
 /// `POST /staff`.
+#[derive(Debug, Deserialize, Validate)]
+#[validate(schema(function = "new_staff_password", skip_on_field_errors = false))]
+pub struct NewStaffWire {
+    #[validate(required, custom(function = "valid"))]
+    email: Option<Email>,
+    #[validate(required, custom(function = "valid"))]
+    full_name: Option<Name>,
+    #[validate(required, custom(function = "valid"))]
+    roles: Option<Roles>,
+    #[serde(default, deserialize_with = "date::opt")]
+    active_until: Option<NaiveDate>,
+    #[validate(required, custom(function = "valid"))]
+    initial_password: Option<Password>,
+}
+
+fn new_staff_password(body: &NewStaffWire) -> Result<(), ValidationError> {
+    password_with_email(body.initial_password.as_ref(), body.email.as_ref())
+}
+
 #[derive(Debug)]
 pub struct NewStaff {
     pub email: Email,
@@ -207,72 +253,61 @@ pub struct NewStaff {
     pub initial_password: Password,
 }
 
-impl FromBody for NewStaff {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let email: Option<Email> = errors.required(&obj, "email");
-        let full_name = errors.required(&obj, "full_name");
-        let roles = errors.required(&obj, "roles");
-        let active_until = errors.optional(&obj, "active_until");
-        let initial_password: Option<Password> = errors.required(&obj, "initial_password");
-        if let (Some(email), Some(pw)) = (&email, &initial_password) {
-            if let Err(p) = crate::auth::password::check_new_password(&pw.0, email.as_str(), None) {
-                errors.push("/initial_password", p.code, p.message);
-            }
-        }
+impl RequestBody for NewStaff {
+    type Wire = NewStaffWire;
+    fn from_wire(w: NewStaffWire) -> Option<Self> {
         Some(NewStaff {
-            email: email?,
-            full_name: full_name?,
-            roles: roles?,
-            active_until: active_until?,
-            initial_password: initial_password?,
+            email: w.email?,
+            full_name: w.full_name?,
+            roles: w.roles?,
+            active_until: w.active_until,
+            initial_password: w.initial_password?,
         })
     }
 }
 
 /// `PATCH /staff/{id}`: every field optional; `active_until: null` clears the limit.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize, Validate)]
 pub struct StaffPatch {
+    #[serde(default, deserialize_with = "forbid_null")]
+    #[validate(custom(function = "valid"))]
     pub email: Option<Email>,
+    #[serde(default, deserialize_with = "forbid_null")]
+    #[validate(custom(function = "valid"))]
     pub full_name: Option<Name>,
+    #[serde(default, deserialize_with = "forbid_null")]
+    #[validate(custom(function = "valid"))]
     pub roles: Option<Roles>,
+    #[serde(default, deserialize_with = "forbid_null")]
     pub active: Option<bool>,
+    #[serde(default, deserialize_with = "date::patch")]
     pub active_until: Patch<NaiveDate>,
 }
 
-impl FromBody for StaffPatch {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let email = errors.patch_required(&obj, "email");
-        let full_name = errors.patch_required(&obj, "full_name");
-        let roles = errors.patch_required(&obj, "roles");
-        let active = errors.patch_required(&obj, "active");
-        let active_until = errors.patch(&obj, "active_until");
-        Some(StaffPatch {
-            email: email?,
-            full_name: full_name?,
-            roles: roles?,
-            active: active?,
-            active_until: active_until?,
-        })
-    }
+/// `POST /staff/{id}/reset-password` (the rules need the account's e-mail: the service checks
+/// them).
+#[derive(Debug, Deserialize, Validate)]
+pub struct ResetPasswordWire {
+    #[validate(required)]
+    initial_password: Option<Password>,
 }
 
-/// `POST /staff/{id}/reset-password`.
 #[derive(Debug)]
 pub struct ResetPassword {
     pub initial_password: Password,
 }
 
-impl FromBody for ResetPassword {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let initial_password = errors.required(&obj, "initial_password");
+impl RequestBody for ResetPassword {
+    type Wire = ResetPasswordWire;
+    fn from_wire(w: ResetPasswordWire) -> Option<Self> {
         Some(ResetPassword {
-            initial_password: initial_password?,
+            initial_password: w.initial_password?,
         })
     }
 }
+
+wire_is_body!(StaffPatch);
+crate::http::body::legacy_fields!(Email);
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ use crate::auth::password::check_new_password;
 use crate::db::schema::staff;
 use crate::db::AnyConnection;
 use crate::http::body::Patch;
-use crate::http::{cas_outcome, stored_now, AppError, FieldError, RequestContext};
+use crate::http::{cas_outcome, stored_now, AppError, RequestContext};
 use crate::policy::Role;
 use crate::state::AppState;
 use crate::text::fold;
@@ -236,10 +236,9 @@ pub async fn reset_password(
         .read(move |conn| repo::find(conn, &lookup)?.ok_or(AppError::NotFound))
         .await?;
     if let Err(p) = check_new_password(&password, &member.row.email, None) {
-        return Err(AppError::Validation(vec![FieldError::new(
+        return Err(AppError::Validation(vec![crate::http::rules::field_error(
             "/initial_password",
-            p.code,
-            p.message,
+            &p,
         )]));
     }
     let hash = state.passwords.hash(password).await?;
@@ -286,12 +285,15 @@ pub fn create_admin(
     full_name: &str,
     password: &str,
 ) -> Result<Bootstrap, String> {
-    use crate::http::body::{FromField, Name};
-    let email = super::model::Email::parse(email).map_err(|p| format!("--email: {}", p.message))?;
-    let name = Name::from_field(&serde_json::Value::from(full_name))
-        .map_err(|p| format!("--full-name: {}", p.message))?;
+    use crate::http::rules::{message_of, Name, Rule};
+    let email =
+        super::model::Email::parse(email).map_err(|p| format!("--email: {}", message_of(&p)))?;
+    let name: Name = serde_json::from_value(serde_json::Value::from(full_name))
+        .map_err(|e| format!("--full-name: {e}"))?;
+    name.check()
+        .map_err(|p| format!("--full-name: {}", message_of(&p)))?;
     check_new_password(password, email.as_str(), None)
-        .map_err(|p| format!("password: {}", p.message))?;
+        .map_err(|p| format!("password: {}", message_of(&p)))?;
     let hash = crate::auth::password::hash_with(&state.passwords.params(), password)?;
     let now = stored_now(state.clock.as_ref());
     let instant = state.clock.now();

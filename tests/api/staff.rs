@@ -98,7 +98,8 @@ async fn invalid_accounts_list_every_field_error() {
             ("/active_until".to_string(), "date".to_string()),
             ("/email".to_string(), "email".to_string()),
             ("/full_name".to_string(), "too_long".to_string()),
-            ("/roles".to_string(), "enum".to_string()),
+            ("/initial_password".to_string(), "too_short".to_string()),
+            ("/roles/0".to_string(), "enum".to_string()),
         ]
     );
     // The password rule needs a valid e-mail to check against; alone it is reported too.
