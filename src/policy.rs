@@ -57,11 +57,6 @@ impl Role {
     }
 }
 
-impl crate::http::body::SerdeField for Role {
-    const EXPECTED: &'static str =
-        "one of `admin`, `manager`, `psychologist`, `social_worker`, `counsellor`, `auditor`";
-}
-
 /// On which resources a grant applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

@@ -3,12 +3,12 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
 
 use crate::db::schema::consents;
-use crate::http::body::{FieldErrors, FreeText, FromBody, Label};
+use crate::http::rules::{date, rule_at, rules_at, valid, FreeText, Label, RequestBody};
 use crate::participants::model::closed_enum;
 use crate::policy::View;
 
@@ -135,36 +135,55 @@ pub struct NewConsent {
     pub document_reference: Label,
 }
 
-impl FromBody for NewConsent {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let purpose: Option<Purpose> = errors.required(&obj, "purpose");
-        let description: Option<Option<FreeText>> = errors.optional(&obj, "description");
-        let granted_on: Option<NaiveDate> = errors.required(&obj, "granted_on");
-        let expires_on: Option<Option<NaiveDate>> = errors.optional(&obj, "expires_on");
-        let document_reference = errors.required(&obj, "document_reference");
-        if purpose == Some(Purpose::Other) && matches!(description, Some(None)) {
-            errors.push(
-                "/description",
-                "required",
-                "is required when the purpose is `other`",
-            );
+/// Wire shape of [`NewConsent`].
+#[derive(Deserialize, Validate)]
+#[validate(schema(function = "consent_rules", skip_on_field_errors = false))]
+pub struct NewConsentWire {
+    #[validate(required)]
+    purpose: Option<Purpose>,
+    #[validate(custom(function = "valid"))]
+    description: Option<FreeText>,
+    #[serde(default, deserialize_with = "date::opt")]
+    #[validate(required)]
+    granted_on: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "date::opt")]
+    expires_on: Option<NaiveDate>,
+    #[validate(required, custom(function = "valid"))]
+    document_reference: Option<Label>,
+}
+
+/// `other` says what it is about (stricter than api.md, which leaves `description` optional: a
+/// consent to an unnamed purpose proves nothing); a consent cannot expire before it was given.
+fn consent_rules(w: &NewConsentWire) -> Result<(), ValidationError> {
+    let mut failures = Vec::new();
+    if w.purpose == Some(Purpose::Other) && w.description.is_none() {
+        failures.push(rule_at(
+            "description",
+            "required",
+            "is required when the purpose is `other`",
+        ));
+    }
+    if let (Some(granted), Some(expires)) = (w.granted_on, w.expires_on) {
+        if expires < granted {
+            failures.push(rule_at(
+                "expires_on",
+                "before_granted_on",
+                "must not be before granted_on",
+            ));
         }
-        if let (Some(granted), Some(Some(expires))) = (granted_on, expires_on) {
-            if expires < granted {
-                errors.push(
-                    "/expires_on",
-                    "before_granted_on",
-                    "must not be before granted_on",
-                );
-            }
-        }
+    }
+    rules_at(failures)
+}
+
+impl RequestBody for NewConsent {
+    type Wire = NewConsentWire;
+    fn from_wire(w: NewConsentWire) -> Option<Self> {
         Some(NewConsent {
-            purpose: purpose?,
-            description: description?,
-            granted_on: granted_on?,
-            expires_on: expires_on?,
-            document_reference: document_reference?,
+            purpose: w.purpose?,
+            description: w.description,
+            granted_on: w.granted_on?,
+            expires_on: w.expires_on,
+            document_reference: w.document_reference?,
         })
     }
 }
@@ -176,14 +195,22 @@ pub struct Withdrawal {
     pub note: Option<FreeText>,
 }
 
-impl FromBody for Withdrawal {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let withdrawn_on = errors.required(&obj, "withdrawn_on");
-        let note = errors.optional(&obj, "note");
+/// Wire shape of [`Withdrawal`].
+#[derive(Deserialize, Validate)]
+pub struct WithdrawalWire {
+    #[serde(default, deserialize_with = "date::opt")]
+    #[validate(required)]
+    withdrawn_on: Option<NaiveDate>,
+    #[validate(custom(function = "valid"))]
+    note: Option<FreeText>,
+}
+
+impl RequestBody for Withdrawal {
+    type Wire = WithdrawalWire;
+    fn from_wire(w: WithdrawalWire) -> Option<Self> {
         Some(Withdrawal {
-            withdrawn_on: withdrawn_on?,
-            note: note?,
+            withdrawn_on: w.withdrawn_on?,
+            note: w.note,
         })
     }
 }
@@ -227,15 +254,8 @@ mod tests {
     fn other_needs_a_description_and_expiry_follows_grant() {
         let body = json!({"purpose": "other", "granted_on": "2026-03-02",
                           "expires_on": "2026-03-01", "document_reference": "Z/1"});
-        let mut errors = FieldErrors::new();
-        assert!(NewConsent::from_body(&body, &mut errors).is_some());
-        let fields: Vec<_> = errors
-            .into_vec()
-            .into_iter()
-            .map(|e| (e.field, e.code))
-            .collect();
         assert_eq!(
-            fields,
+            crate::http::rules::field_codes::<NewConsent>(&body),
             vec![
                 ("/description".to_string(), "required".to_string()),
                 ("/expires_on".to_string(), "before_granted_on".to_string()),

@@ -8,10 +8,8 @@ use super::model::{Consent, ConsentRow, NewConsent, Withdrawal};
 use super::repo;
 use crate::audit::{self, AuditAction, AuditOutcome, NewEvent};
 use crate::auth::CurrentStaff;
-use crate::http::body::FieldErrors;
-use crate::http::{stored_now, AppError, PageRequest, RequestContext};
+use crate::http::{stored_now, AppError, FieldErrors, PageRequest, RequestContext};
 use crate::participants::access::{self, CaseAccess};
-use crate::participants::model::not_future;
 use crate::policy::Action;
 use crate::state::AppState;
 
@@ -134,7 +132,8 @@ pub async fn create(
         .await
 }
 
-/// `withdrawn_on` must not lie before `granted_on` nor after today.
+/// `withdrawn_on` must not lie before `granted_on` nor after today, both reported at once (the
+/// first needs the stored consent, so both wait for the second step).
 fn check_withdrawal_date(
     granted_on: NaiveDate,
     withdrawn_on: NaiveDate,
@@ -148,12 +147,10 @@ fn check_withdrawal_date(
             format!("must not be before granted_on ({granted_on})"),
         );
     }
-    not_future(&mut errors, "/withdrawn_on", Some(withdrawn_on), today);
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Validation(errors.into_vec()))
+    if withdrawn_on > today {
+        errors.push("/withdrawn_on", "future", "must not be in the future");
     }
+    errors.fail_on()
 }
 
 /// Withdraws a consent. `expected` is the version of an `If-Match` sent with the request (412

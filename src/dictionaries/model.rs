@@ -3,22 +3,20 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
 
 use crate::audit::AuditAction;
 use crate::db::schema::{activity_types, risk_groups};
-use crate::http::body::{
-    FieldErrors, FieldProblem, FreeText, FromBody, FromField, Label, Patch, SerdeField,
-};
+use crate::http::rules::{rule, valid, wire_is_body, FreeText, Label, Patch, RequestBody, Rule};
 use crate::policy::Action;
 
 /// What one kind of dictionary entry declares; the shared steps in `service` and `routes` read it.
 pub trait Entry: Serialize + Clone + Send + 'static {
     /// The fields of a `POST` body besides `code`.
-    type New: FromBody + Send + 'static;
+    type New: RequestBody<Wire: CodeField> + Send + 'static;
     /// The fields of a `PATCH` body besides `code`.
-    type Changes: FromBody + Send + 'static;
+    type Changes: RequestBody<Wire: CodeField> + Send + 'static;
 
     /// The audit entity type, e.g. `risk_group`.
     const ENTITY: &'static str;
@@ -42,27 +40,11 @@ pub trait Entry: Serialize + Clone + Send + 'static {
 }
 
 /// An entry's code: `^[a-z][a-z0-9_]{1,49}$`. It never changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Code(String);
 
 impl Code {
-    pub fn parse(s: &str) -> Result<Code, FieldProblem> {
-        let b = s.as_bytes();
-        let valid = (2..=50).contains(&b.len())
-            && b[0].is_ascii_lowercase()
-            && b[1..]
-                .iter()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_');
-        if valid {
-            Ok(Code(s.to_owned()))
-        } else {
-            Err(FieldProblem::new(
-                "format",
-                "expected 2–50 characters matching ^[a-z][a-z0-9_]{1,49}$",
-            ))
-        }
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -72,11 +54,38 @@ impl Code {
     }
 }
 
-impl FromField for Code {
-    fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let s = crate::http::body::string_field(value)?;
-        Code::parse(s)
+impl Rule for Code {
+    fn check(&self) -> Result<(), ValidationError> {
+        let b = self.0.as_bytes();
+        let valid = (2..=50).contains(&b.len())
+            && b[0].is_ascii_lowercase()
+            && b[1..]
+                .iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_');
+        if valid {
+            Ok(())
+        } else {
+            Err(rule(
+                "format",
+                "expected 2–50 characters matching ^[a-z][a-z0-9_]{1,49}$",
+            ))
+        }
     }
+}
+
+/// The wire of a dictionary body carries the entry's `code` beside the kind's own fields.
+pub trait CodeField {
+    fn take_code(&mut self) -> Option<Code>;
+}
+
+macro_rules! code_field {
+    ($($wire:ty),+) => {$(
+        impl CodeField for $wire {
+            fn take_code(&mut self) -> Option<Code> {
+                self.code.take()
+            }
+        }
+    )+};
 }
 
 /// `POST` body of any dictionary: its `code` and the kind's own fields.
@@ -86,14 +95,15 @@ pub struct NewEntry<T> {
     pub fields: T,
 }
 
-impl<T: FromBody> FromBody for NewEntry<T> {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let code = errors.required(&obj, "code");
-        let fields = T::from_body(body, errors);
+impl<T: RequestBody> RequestBody for NewEntry<T>
+where
+    T::Wire: CodeField,
+{
+    type Wire = T::Wire;
+    fn from_wire(mut w: T::Wire) -> Option<Self> {
         Some(NewEntry {
-            code: code?,
-            fields: fields?,
+            code: w.take_code()?,
+            fields: T::from_wire(w)?,
         })
     }
 }
@@ -105,14 +115,15 @@ pub struct EntryPatch<T> {
     pub changes: T,
 }
 
-impl<T: FromBody> FromBody for EntryPatch<T> {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let code = errors.optional(&obj, "code");
-        let changes = T::from_body(body, errors);
+impl<T: RequestBody> RequestBody for EntryPatch<T>
+where
+    T::Wire: CodeField,
+{
+    type Wire = T::Wire;
+    fn from_wire(mut w: T::Wire) -> Option<Self> {
         Some(EntryPatch {
-            code: code?,
-            changes: changes?,
+            code: w.take_code(),
+            changes: T::from_wire(w)?,
         })
     }
 }
@@ -235,55 +246,54 @@ pub struct NewRiskGroup {
     pub active: Option<bool>,
 }
 
-impl FromBody for NewRiskGroup {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let label_en = errors.required(&obj, "label_en");
-        let label_pl = errors.required(&obj, "label_pl");
-        let legal_basis = errors.optional(&obj, "legal_basis");
-        let evidence_hint = errors.optional(&obj, "evidence_hint");
-        let statutory = errors.optional(&obj, "statutory");
-        let active = errors.optional(&obj, "active");
+#[derive(Deserialize, Validate)]
+pub struct NewRiskGroupWire {
+    #[validate(required, custom(function = "valid"))]
+    code: Option<Code>,
+    #[validate(required, custom(function = "valid"))]
+    label_en: Option<Label>,
+    #[validate(required, custom(function = "valid"))]
+    label_pl: Option<Label>,
+    #[validate(custom(function = "valid"))]
+    legal_basis: Option<Label>,
+    #[validate(custom(function = "valid"))]
+    evidence_hint: Option<FreeText>,
+    statutory: Option<bool>,
+    active: Option<bool>,
+}
+
+impl RequestBody for NewRiskGroup {
+    type Wire = NewRiskGroupWire;
+    fn from_wire(w: NewRiskGroupWire) -> Option<Self> {
         Some(NewRiskGroup {
-            label_en: label_en?,
-            label_pl: label_pl?,
-            legal_basis: legal_basis?,
-            evidence_hint: evidence_hint?,
-            statutory: statutory?,
-            active: active?,
+            label_en: w.label_en?,
+            label_pl: w.label_pl?,
+            legal_basis: w.legal_basis,
+            evidence_hint: w.evidence_hint,
+            statutory: w.statutory,
+            active: w.active,
         })
     }
 }
 
 /// `PATCH /risk-groups/{code}` besides `code`; `null` clears `legal_basis` and `evidence_hint`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize, Validate)]
 pub struct RiskGroupChanges {
+    #[serde(default)]
+    #[validate(custom(function = "valid"))]
+    code: Option<Code>,
+    #[validate(custom(function = "valid"))]
     pub label_en: Option<Label>,
+    #[validate(custom(function = "valid"))]
     pub label_pl: Option<Label>,
+    #[serde(default)]
+    #[validate(custom(function = "valid"))]
     pub legal_basis: Patch<Label>,
+    #[serde(default)]
+    #[validate(custom(function = "valid"))]
     pub evidence_hint: Patch<FreeText>,
     pub statutory: Option<bool>,
     pub active: Option<bool>,
-}
-
-impl FromBody for RiskGroupChanges {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let label_en = errors.optional(&obj, "label_en");
-        let label_pl = errors.optional(&obj, "label_pl");
-        let legal_basis = errors.patch(&obj, "legal_basis");
-        let evidence_hint = errors.patch(&obj, "evidence_hint");
-        let statutory = errors.optional(&obj, "statutory");
-        let active = errors.optional(&obj, "active");
-        Some(RiskGroupChanges {
-            label_en: label_en?,
-            label_pl: label_pl?,
-            legal_basis: legal_basis?,
-            evidence_hint: evidence_hint?,
-            statutory: statutory?,
-            active: active?,
-        })
-    }
 }
 
 fn into_string_patch<T>(p: Patch<T>, f: impl FnOnce(T) -> String) -> Patch<String> {
@@ -395,10 +405,6 @@ impl Area {
     }
 }
 
-impl SerdeField for Area {
-    const EXPECTED: &'static str = "one of `social`, `vocational`";
-}
-
 /// The kind of activity, for reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -447,12 +453,6 @@ impl Category {
     pub fn parse(s: &str) -> Option<Category> {
         Category::ALL.into_iter().find(|c| c.as_str() == s)
     }
-}
-
-impl SerdeField for Category {
-    const EXPECTED: &'static str = "one of `diagnosis`, `support_group`, `psychoeducation`, \
-`self_education`, `leisure`, `individual_counselling`, `proactive_workshop`, `course`, \
-`work_practice`, `other`";
 }
 
 /// The stored row; `area` and `category` are stored as their snake_case names.
@@ -536,51 +536,56 @@ pub struct NewActivityType {
     pub active: Option<bool>,
 }
 
-impl FromBody for NewActivityType {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let label_en = errors.required(&obj, "label_en");
-        let label_pl = errors.required(&obj, "label_pl");
-        let area = errors.required(&obj, "area");
-        let category = errors.required(&obj, "category");
-        let active = errors.optional(&obj, "active");
+#[derive(Deserialize, Validate)]
+pub struct NewActivityTypeWire {
+    #[validate(required, custom(function = "valid"))]
+    code: Option<Code>,
+    #[validate(required, custom(function = "valid"))]
+    label_en: Option<Label>,
+    #[validate(required, custom(function = "valid"))]
+    label_pl: Option<Label>,
+    #[validate(required)]
+    area: Option<Area>,
+    #[validate(required)]
+    category: Option<Category>,
+    active: Option<bool>,
+}
+
+impl RequestBody for NewActivityType {
+    type Wire = NewActivityTypeWire;
+    fn from_wire(w: NewActivityTypeWire) -> Option<Self> {
         Some(NewActivityType {
-            label_en: label_en?,
-            label_pl: label_pl?,
-            area: area?,
-            category: category?,
-            active: active?,
+            label_en: w.label_en?,
+            label_pl: w.label_pl?,
+            area: w.area?,
+            category: w.category?,
+            active: w.active,
         })
     }
 }
 
 /// `PATCH /activity-types/{code}` besides `code`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize, Validate)]
 pub struct ActivityTypeChanges {
+    #[serde(default)]
+    #[validate(custom(function = "valid"))]
+    code: Option<Code>,
+    #[validate(custom(function = "valid"))]
     pub label_en: Option<Label>,
+    #[validate(custom(function = "valid"))]
     pub label_pl: Option<Label>,
     pub area: Option<Area>,
     pub category: Option<Category>,
     pub active: Option<bool>,
 }
 
-impl FromBody for ActivityTypeChanges {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let label_en = errors.optional(&obj, "label_en");
-        let label_pl = errors.optional(&obj, "label_pl");
-        let area = errors.optional(&obj, "area");
-        let category = errors.optional(&obj, "category");
-        let active = errors.optional(&obj, "active");
-        Some(ActivityTypeChanges {
-            label_en: label_en?,
-            label_pl: label_pl?,
-            area: area?,
-            category: category?,
-            active: active?,
-        })
-    }
-}
+wire_is_body!(RiskGroupChanges, ActivityTypeChanges);
+code_field!(
+    NewRiskGroupWire,
+    RiskGroupChanges,
+    NewActivityTypeWire,
+    ActivityTypeChanges
+);
 
 impl Entry for ActivityType {
     type New = NewActivityType;
@@ -650,7 +655,7 @@ mod tests {
             "a1",
             &format!("a{}", "b".repeat(49)),
         ] {
-            assert!(Code::parse(good).is_ok(), "{good}");
+            assert!(Code(good.to_owned()).check().is_ok(), "{good}");
         }
         for bad in [
             "a",
@@ -663,9 +668,12 @@ mod tests {
             "",
             &format!("a{}", "b".repeat(50)),
         ] {
-            assert_eq!(Code::parse(bad).unwrap_err().code, "format", "{bad}");
+            assert_eq!(
+                Code(bad.to_owned()).check().unwrap_err().code,
+                "format",
+                "{bad}"
+            );
         }
-        assert_eq!(Code::from_field(&json!(12)).unwrap_err().code, "type");
     }
 
     #[test]
@@ -681,7 +689,7 @@ mod tests {
             version: 1,
         };
         let changes = RiskGroupChanges {
-            label_en: Some(Label::from_field(&json!("Local")).unwrap()),
+            label_en: Some(serde_json::from_value(json!("Local")).unwrap()),
             legal_basis: Patch::Null,
             active: Some(false),
             ..Default::default()

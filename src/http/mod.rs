@@ -11,7 +11,7 @@ pub mod query;
 pub mod routes;
 pub mod rules;
 
-pub use body::{FieldErrors, FromBody, FromField, JsonBody, Patch, RawJson};
+pub use body::{FieldErrors, JsonBody, Patch, RawJson};
 pub use context::RequestContext;
 pub use etag::{cas_outcome, etag_header, IfMatch};
 pub use problem::{AppError, AppResult, FieldError, Problem};

@@ -56,17 +56,22 @@ pub fn read_body<T: RequestBody>(body: &Value, today: NaiveDate) -> Result<T, Ap
             format!("expected {expected}"),
         )]));
     }
-    let (wire, mut errors, taken) = read_shape::<T::Wire>(body);
+    let shape = read_shape::<T::Wire>(body);
+    let mut errors = shape.errors.clone();
     let shape_failed = !errors.is_empty();
-    if let Some(wire) = &wire {
+    if let Some(wire) = &shape.wire {
         if let Err(found) = with_today(today, || wire.validate()) {
             let mut rule_errors = Vec::new();
             flatten(&found, "", &mut rule_errors);
+            for e in &mut rule_errors {
+                e.error.field = shape.original_pointer(&e.error.field);
+            }
             // A value taken out for its shape must not also be reported as missing; rules across
             // fields are only meaningful once every field has its JSON type.
             rule_errors.retain(|e| {
                 let moot = shape_failed && e.cross_field;
-                let taken_out = taken.iter().any(|t| covers(t, &e.error.field));
+                let taken_out = shape.taken.iter().any(|t| covers(t, &e.error.field))
+                    || shape.dropped_from(&e.error.field);
                 !moot && !taken_out
             });
             errors.extend(rule_errors.into_iter().map(|e| e.error));
@@ -74,7 +79,7 @@ pub fn read_body<T: RequestBody>(body: &Value, today: NaiveDate) -> Result<T, Ap
     }
     errors.sort_by(|a, b| pointer_order(&a.field, &b.field).then_with(|| a.code.cmp(&b.code)));
     errors.dedup();
-    match wire {
+    match shape.wire {
         Some(wire) if errors.is_empty() => T::from_wire(wire).ok_or_else(|| {
             AppError::Internal("a validated body lacks a field its rules require".into())
         }),
@@ -82,20 +87,39 @@ pub fn read_body<T: RequestBody>(body: &Value, today: NaiveDate) -> Result<T, Ap
     }
 }
 
+/// The `(pointer, code)` of every failure `T` reports for `body` (unit tests of body rules; dates
+/// are judged on 2026-06-15).
+#[cfg(test)]
+pub fn field_codes<T: RequestBody>(body: &Value) -> Vec<(String, String)> {
+    let today = NaiveDate::from_ymd_opt(2026, 6, 15).expect("a real date");
+    match read_body::<T>(body, today) {
+        Ok(_) => Vec::new(),
+        Err(AppError::Validation(list)) => list.into_iter().map(|e| (e.field, e.code)).collect(),
+        Err(other) => panic!("not a validation error: {other:?}"),
+    }
+}
+
 /// At most this many shape errors are collected from one body; the rest wait for the next try.
 const MAX_SHAPE_ERRORS: usize = 100;
 
 /// Step one: deserialize, collecting every serde error with its pointer (see the module doc).
-/// `None` when the document cannot become a `W` at all (e.g. an array where an object belongs).
-/// The third part lists the pointers of the values taken out.
-pub fn read_shape<W: DeserializeOwned>(body: &Value) -> (Option<W>, Vec<FieldError>, Vec<String>) {
-    let mut errors: Vec<FieldError> = Vec::new();
-    let mut taken: Vec<String> = Vec::new();
+/// The wire value is `None` when the document cannot become a `W` at all (e.g. an array where
+/// an object belongs).
+pub fn read_shape<W: DeserializeOwned>(body: &Value) -> Shape<W> {
+    let mut shape = Shape {
+        wire: None,
+        errors: Vec::new(),
+        taken: Vec::new(),
+        dropped: Dropped::default(),
+    };
     let mut doc: Option<Value> = None;
     loop {
         let current = doc.as_ref().unwrap_or(body);
         let failure = match serde_path_to_error::deserialize::<_, W>(current) {
-            Ok(wire) => return (Some(wire), errors, taken),
+            Ok(wire) => {
+                shape.wire = Some(wire);
+                return shape;
+            }
             Err(e) => e,
         };
         let mut at = segments(failure.path());
@@ -103,64 +127,147 @@ pub fn read_shape<W: DeserializeOwned>(body: &Value) -> (Option<W>, Vec<FieldErr
         if let Some(field) = &problem.missing_field {
             at.push(field.clone());
         }
-        let pointer = to_pointer(&at);
+        let pointer = to_pointer(&shape.dropped.original(&at));
         let doc = doc.get_or_insert_with(|| body.clone());
-        if errors.iter().any(|e| e.field == pointer) || errors.len() >= MAX_SHAPE_ERRORS {
-            // Taking the value out did not help (a list of plain values, a required object):
-            // give up on its container.
+        if shape.errors.iter().any(|e| e.field == pointer) || shape.errors.len() >= MAX_SHAPE_ERRORS
+        {
+            // Taking the value out did not help (a required field of a required object): give up
+            // on its container.
             let container = &at[..at.len().saturating_sub(1)];
-            if at.is_empty() || !take_out(doc, container) {
-                return (None, errors, taken);
+            if at.is_empty() || !shape.take_out(doc, container) {
+                return shape;
             }
-            taken.push(to_pointer(container));
             continue;
         }
         let missing = problem.missing_field.is_some();
-        errors.push(FieldError::new(pointer, problem.code, problem.message));
+        shape
+            .errors
+            .push(FieldError::new(pointer, problem.code, problem.message));
         // A missing non-optional field cannot be taken out: its container goes instead.
         let target = if missing {
             &at[..at.len() - 1]
         } else {
             &at[..]
         };
-        if target.is_empty() || !take_out(doc, target) {
-            return (None, errors, taken);
+        if target.is_empty() || !shape.take_out(doc, target) {
+            return shape;
         }
-        taken.push(to_pointer(target));
     }
 }
 
-/// Removes the value at `path` so the next attempt reads past it: an object member is removed
-/// (an absent optional field), an array item becomes `{}` (an item with every field absent), so
-/// later items keep their index. `false` when there is nothing left to take out.
-fn take_out(doc: &mut Value, path: &[String]) -> bool {
-    let Some((last, parents)) = path.split_last() else {
-        return false;
-    };
-    let mut node = doc;
-    for key in parents {
-        node = match node {
-            Value::Object(map) => match map.get_mut(key) {
-                Some(v) => v,
-                None => return false,
-            },
-            Value::Array(items) => match key.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-                Some(v) => v,
-                None => return false,
-            },
-            _ => return false,
+/// What the shape step found: the wire value (when the document could be read at all), the
+/// errors and the values taken out, in the client's coordinates, and the array items dropped.
+pub struct Shape<W> {
+    pub wire: Option<W>,
+    pub errors: Vec<FieldError>,
+    taken: Vec<String>,
+    dropped: Dropped,
+}
+
+impl<W> Shape<W> {
+    /// Removes the value at `path` (in the reduced document) so the next attempt reads past it:
+    /// an object member is removed (an absent optional field); an array item is dropped and
+    /// remembered, so later items are still reported at their own index. `false` when there is
+    /// nothing to take out.
+    fn take_out(&mut self, doc: &mut Value, path: &[String]) -> bool {
+        let Some((last, parents)) = path.split_last() else {
+            return false;
         };
-    }
-    match node {
-        Value::Object(map) => map.remove(last).is_some(),
-        Value::Array(items) => match last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-            Some(item) if !item.as_object().is_some_and(|m| m.is_empty()) => {
-                *item = Value::Object(Default::default());
-                true
-            }
+        let original = self.dropped.original(path);
+        let mut node = doc;
+        for key in parents {
+            node = match node {
+                Value::Object(map) => match map.get_mut(key) {
+                    Some(v) => v,
+                    None => return false,
+                },
+                Value::Array(items) => {
+                    match key.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                        Some(v) => v,
+                        None => return false,
+                    }
+                }
+                _ => return false,
+            };
+        }
+        let removed = match node {
+            Value::Object(map) => map.remove(last).is_some(),
+            Value::Array(items) => match last.parse::<usize>() {
+                Ok(i) if i < items.len() => {
+                    items.remove(i);
+                    if let Some((index, array)) = original.split_last() {
+                        if let Ok(index) = index.parse() {
+                            self.dropped.0.push((array.to_vec(), index));
+                        }
+                    }
+                    true
+                }
+                _ => false,
+            },
             _ => false,
-        },
-        _ => false,
+        };
+        if removed {
+            self.taken.push(to_pointer(&original));
+        }
+        removed
+    }
+
+    /// True when items were dropped from the array at `pointer`: a rule about the whole array
+    /// (its count, "at least one") judged the reduced array and says nothing.
+    fn dropped_from(&self, pointer: &str) -> bool {
+        self.dropped
+            .0
+            .iter()
+            .any(|(array, _)| to_pointer(array) == pointer)
+    }
+
+    /// The client's pointer for a pointer into the reduced document.
+    fn original_pointer(&self, pointer: &str) -> String {
+        let segments: Vec<String> = pointer
+            .split('/')
+            .skip(1)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        if segments.is_empty() {
+            return pointer.to_owned();
+        }
+        to_pointer(&self.dropped.original(&segments))
+    }
+}
+
+/// Array items dropped from the document: (the array's path, the item's index), both as the
+/// client sent them.
+#[derive(Default)]
+struct Dropped(Vec<(Vec<String>, usize)>);
+
+impl Dropped {
+    /// Translates a path into the reduced document back to the client's indexes.
+    fn original(&self, current: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::with_capacity(current.len());
+        for segment in current {
+            let translated = match segment.parse::<usize>() {
+                Ok(index) => {
+                    let mut gone: Vec<usize> = self
+                        .0
+                        .iter()
+                        .filter(|(array, _)| *array == out)
+                        .map(|(_, i)| *i)
+                        .collect();
+                    gone.sort_unstable();
+                    let mut original = index;
+                    for g in gone {
+                        if g <= original {
+                            original += 1;
+                        }
+                    }
+                    original.to_string()
+                }
+                Err(_) => segment.clone(),
+            };
+            out.push(translated);
+        }
+        out
     }
 }
 
@@ -218,6 +325,9 @@ fn describe_serde(text: &str) -> SerdeProblem {
     let expected = text
         .split_once(", expected ")
         .map(|(_, e)| humanize_expected(e));
+    if text.starts_with("UUID parsing failed") {
+        return plain("type", "expected a UUID".into());
+    }
     if text.starts_with("unknown variant") {
         return plain(
             "enum",
@@ -274,7 +384,7 @@ struct RuleError {
 fn flatten(errors: &ValidationErrors, prefix: &str, out: &mut Vec<RuleError>) {
     for (field, kind) in errors.errors() {
         let cross_field = field == "__all__";
-        let here = if cross_field {
+        let here = if cross_field || field == LIST_KEY || field == "_tmp_validator" {
             prefix.to_owned()
         } else {
             format!("{prefix}/{field}")
@@ -289,8 +399,8 @@ fn flatten(errors: &ValidationErrors, prefix: &str, out: &mut Vec<RuleError>) {
                     .collect();
                 for e in list.iter().chain(more.iter()) {
                     let pointer = match e.params.get("field").and_then(Value::as_str) {
-                        Some(f) if cross_field => format!("{here}/{f}"),
-                        _ => here.clone(),
+                        Some(f) => format!("{here}/{f}"),
+                        None => here.clone(),
                     };
                     out.push(RuleError {
                         error: FieldError::new(
@@ -415,9 +525,10 @@ pub fn rule(code: &'static str, message: impl Into<Cow<'static, str>>) -> Valida
     ValidationError::new(code).with_message(message.into())
 }
 
-/// A cross-field (`schema`) failure reported at `field` of the struct being checked.
+/// A failure reported at `field` below the value being checked: a field of the struct for a
+/// cross-field (`schema`) rule, an item (`2`) for a rule on a whole list; `a/2` reaches deeper.
 pub fn rule_at(
-    field: &'static str,
+    field: &str,
     code: &'static str,
     message: impl Into<Cow<'static, str>>,
 ) -> ValidationError {
@@ -486,6 +597,68 @@ impl<T: Validate> Validate for Obj<T> {
     }
 }
 
+/// Where [`List`] files its own (count) error: the array itself. (`validator` files the items of
+/// a bare list under `_tmp_validator`; [`flatten`] reads both as the container.)
+const LIST_KEY: &str = "__list__";
+
+/// A JSON array body (`PUT` of a sub-collection) of at most `MAX` items, each with its rules.
+#[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct List<T, const MAX: usize>(pub Vec<T>);
+
+impl<T: Validate, const MAX: usize> Validate for List<T, MAX> {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = self.0.validate().err().unwrap_or_default();
+        if self.0.len() > MAX {
+            errors.add(
+                LIST_KEY,
+                rule(
+                    "count",
+                    format!("at most {MAX} entries (got {})", self.0.len()),
+                ),
+            );
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A list of plain values, each checked by its [`Rule`] (`#[validate(nested)]`): every failure is
+/// reported at its own index.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(transparent)]
+pub struct Each<T>(pub Vec<T>);
+
+impl<T> Default for Each<T> {
+    fn default() -> Self {
+        Each(Vec::new())
+    }
+}
+
+impl<T: Rule> Validate for Each<T> {
+    fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut items = std::collections::BTreeMap::new();
+        for (i, value) in self.0.iter().enumerate() {
+            if let Err(e) = value.check() {
+                let mut item = ValidationErrors::new();
+                item.add(LIST_KEY, e);
+                items.insert(i, Box::new(item));
+            }
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut errors = ValidationErrors::new();
+        errors
+            .errors_mut()
+            .insert(Cow::Borrowed(LIST_KEY), ValidationErrorsKind::List(items));
+        Err(errors)
+    }
+}
+
 /// A PATCH field: absent (leave as is), `null` (clear) or a new value. Fields of this type take
 /// `#[serde(default)]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -499,6 +672,15 @@ pub enum Patch<T> {
 impl<T> Patch<T> {
     pub fn is_absent(&self) -> bool {
         matches!(self, Patch::Absent)
+    }
+
+    /// Converts a new value; `None` when the conversion fails (absent and `null` always pass).
+    pub fn try_map<U>(self, f: impl FnOnce(T) -> Option<U>) -> Option<Patch<U>> {
+        Some(match self {
+            Patch::Absent => Patch::Absent,
+            Patch::Null => Patch::Null,
+            Patch::Value(v) => Patch::Value(f(v)?),
+        })
     }
 }
 
@@ -729,16 +911,10 @@ mod tests {
         tags: Option<Vec<String>>,
     }
 
+    wire_is_body!(Body);
+
     fn errors_of(body: Value) -> Vec<(String, String)> {
-        let (wire, mut errors, taken) = read_shape::<Body>(&body);
-        if let Some(Err(found)) = wire.map(|w| w.validate()) {
-            let mut rules = Vec::new();
-            flatten(&found, "", &mut rules);
-            rules.retain(|r| !taken.iter().any(|t| covers(t, &r.error.field)));
-            errors.extend(rules.into_iter().map(|r| r.error));
-        }
-        errors.sort_by(|a, b| pointer_order(&a.field, &b.field));
-        errors.into_iter().map(|e| (e.field, e.code)).collect()
+        field_codes::<Body>(&body)
     }
 
     #[test]

@@ -3,12 +3,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
 
 use crate::db::schema::case_notes;
-use crate::http::body::{FieldErrors, FreeText, FromBody};
+use crate::http::rules::{rule_at, valid, FreeText, RequestBody};
 use crate::participants::model::closed_enum;
 
 closed_enum!(
@@ -95,24 +95,37 @@ pub struct NewNote {
     pub corrects_note_id: Option<String>,
 }
 
-impl FromBody for NewNote {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let text = errors.required(&obj, "body");
-        let confidentiality: Option<Option<Confidentiality>> =
-            errors.optional(&obj, "confidentiality");
-        let corrects: Option<Option<uuid::Uuid>> = errors.optional(&obj, "corrects_note_id");
-        if matches!(confidentiality, Some(None)) && matches!(corrects, Some(None)) {
-            errors.push(
-                "/confidentiality",
-                "required",
-                "is required (a correction may omit it)",
-            );
-        }
+/// Wire shape of [`NewNote`].
+#[derive(Deserialize, Validate)]
+#[validate(schema(
+    function = "confidentiality_unless_correction",
+    skip_on_field_errors = false
+))]
+pub struct NewNoteWire {
+    #[validate(required, custom(function = "valid"))]
+    body: Option<FreeText>,
+    confidentiality: Option<Confidentiality>,
+    corrects_note_id: Option<uuid::Uuid>,
+}
+
+fn confidentiality_unless_correction(w: &NewNoteWire) -> Result<(), ValidationError> {
+    if w.confidentiality.is_none() && w.corrects_note_id.is_none() {
+        return Err(rule_at(
+            "confidentiality",
+            "required",
+            "is required (a correction may omit it)",
+        ));
+    }
+    Ok(())
+}
+
+impl RequestBody for NewNote {
+    type Wire = NewNoteWire;
+    fn from_wire(w: NewNoteWire) -> Option<Self> {
         Some(NewNote {
-            body: text?,
-            confidentiality: confidentiality?,
-            corrects_note_id: corrects?.map(|u| u.to_string()),
+            body: w.body?,
+            confidentiality: w.confidentiality,
+            corrects_note_id: w.corrects_note_id.map(|u| u.to_string()),
         })
     }
 }
@@ -122,14 +135,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn fields(body: Value) -> Vec<(String, String)> {
-        let mut errors = FieldErrors::new();
-        let _ = NewNote::from_body(&body, &mut errors);
-        errors
-            .into_vec()
-            .into_iter()
-            .map(|e| (e.field, e.code))
-            .collect()
+    fn fields(body: serde_json::Value) -> Vec<(String, String)> {
+        crate::http::rules::field_codes::<NewNote>(&body)
     }
 
     #[test]

@@ -3,9 +3,10 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
 
 use super::access::CaseAccess;
 use super::model::*;
@@ -15,7 +16,8 @@ use crate::audit::{self, AuditAction, AuditOutcome, NewEvent};
 use crate::auth::CurrentStaff;
 use crate::db::schema::{care_team_members, qualifications, staff};
 use crate::db::AnyConnection;
-use crate::http::body::{FieldErrors, FreeText, FromBody, Obj};
+use crate::http::body::FieldErrors;
+use crate::http::rules::{date, not_future, rule_at, valid, FreeText, List, Obj, RequestBody};
 use crate::http::{cas_outcome, stored_now, AppError, RequestContext};
 use crate::policy::View;
 use crate::state::AppState;
@@ -53,9 +55,11 @@ fn bump(
 /// `PUT …/risk-groups`: the full list.
 pub struct RiskGroupsBody(pub Vec<RiskGroupInput>);
 
-impl FromBody for RiskGroupsBody {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        read_list(errors, body, "", read_risk_group).map(RiskGroupsBody)
+impl RequestBody for RiskGroupsBody {
+    type Wire = List<Obj<RiskGroupWire>, { MAX_RISK_GROUPS as usize }>;
+    const ARRAY: bool = true;
+    fn from_wire(w: Self::Wire) -> Option<Self> {
+        inputs(w.0).map(RiskGroupsBody)
     }
 }
 
@@ -67,7 +71,6 @@ pub async fn replace_risk_groups(
     expected: i64,
     body: RiskGroupsBody,
 ) -> Result<(Vec<RiskGroupEntry>, i64), AppError> {
-    let today = state.clock.today();
     let now = stored_now(state.clock.as_ref());
     let instant = state.clock.now();
     let (caller, ctx) = (caller.clone(), ctx.clone());
@@ -82,10 +85,8 @@ pub async fn replace_risk_groups(
                 .map(|g| g.code)
                 .collect();
             let mut errors = FieldErrors::new();
-            check_risk_groups(conn, &body.0, &held, today, &mut errors, "")?;
-            if !errors.is_empty() {
-                return Err(AppError::Validation(errors.into_vec()));
-            }
+            check_risk_groups(conn, &body.0, &held, &mut errors, "")?;
+            errors.fail_on()?;
             let current = repo::version_of(conn, &id)?.ok_or(AppError::NotFound)?;
             bump(conn, &id, Some(expected), current, now)?;
             let entries: Vec<RiskGroupEntry> = body
@@ -124,20 +125,32 @@ pub struct QualificationBody {
     pub reason: Option<FreeText>,
 }
 
-impl FromBody for QualificationBody {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let decision = errors.required(&obj, "decision");
-        let decided_on: Option<NaiveDate> = errors.required(&obj, "decided_on");
-        errors.not_future("/decided_on", decided_on);
-        let reason: Option<Option<FreeText>> = errors.optional(&obj, "reason");
-        if decision == Some(Decision::Rejected) && reason.as_ref().is_some_and(|r| r.is_none()) {
-            errors.push("/reason", "required", "is required for a rejection");
-        }
+#[derive(Deserialize, Validate)]
+#[validate(schema(function = "reason_for_rejection", skip_on_field_errors = false))]
+pub struct QualificationWire {
+    #[validate(required)]
+    decision: Option<Decision>,
+    #[serde(default, deserialize_with = "date::opt")]
+    #[validate(required, custom(function = "not_future"))]
+    decided_on: Option<NaiveDate>,
+    #[validate(custom(function = "valid"))]
+    reason: Option<FreeText>,
+}
+
+fn reason_for_rejection(w: &QualificationWire) -> Result<(), ValidationError> {
+    if w.decision == Some(Decision::Rejected) && w.reason.is_none() {
+        return Err(rule_at("reason", "required", "is required for a rejection"));
+    }
+    Ok(())
+}
+
+impl RequestBody for QualificationBody {
+    type Wire = QualificationWire;
+    fn from_wire(w: QualificationWire) -> Option<Self> {
         Some(QualificationBody {
-            decision: decision?,
-            decided_on: decided_on?,
-            reason: reason?,
+            decision: w.decision?,
+            decided_on: w.decided_on?,
+            reason: w.reason,
         })
     }
 }
@@ -192,9 +205,7 @@ pub async fn qualify(
                     format!("must not be before the referral ({})", row.referred_on),
                 );
             }
-            if !errors.is_empty() {
-                return Err(AppError::Validation(errors.into_vec()));
-            }
+            errors.fail_on()?;
             if body.decision == Decision::Qualified {
                 let mut active = false;
                 for g in repo::risk_groups_of(conn, &id)? {
@@ -248,10 +259,10 @@ pub async fn qualify(
 
 pub struct ReferralBody(pub ReferralInput);
 
-impl FromBody for ReferralBody {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj: Obj<'_> = errors.object(body, "")?;
-        read_referral(errors, &obj).map(ReferralBody)
+impl RequestBody for ReferralBody {
+    type Wire = ReferralWire;
+    fn from_wire(w: ReferralWire) -> Option<Self> {
+        ReferralInput::from_wire(w).map(ReferralBody)
     }
 }
 
@@ -347,9 +358,11 @@ pub fn team_with_names(
 
 pub struct CareTeamBody(pub Vec<CareTeamInput>);
 
-impl FromBody for CareTeamBody {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        read_list(errors, body, "", read_care_team_entry).map(CareTeamBody)
+impl RequestBody for CareTeamBody {
+    type Wire = List<Obj<CareTeamWire>, { MAX_CARE_TEAM as usize }>;
+    const ARRAY: bool = true;
+    fn from_wire(w: Self::Wire) -> Option<Self> {
+        inputs(w.0).map(CareTeamBody)
     }
 }
 
@@ -386,9 +399,7 @@ pub async fn replace_care_team(
                 .collect();
             let mut errors = FieldErrors::new();
             check_care_team(conn, &team, &on, today, &mut errors, "")?;
-            if !errors.is_empty() {
-                return Err(AppError::Validation(errors.into_vec()));
-            }
+            errors.fail_on()?;
             let current = repo::version_of(conn, &id)?.ok_or(AppError::NotFound)?;
             bump(conn, &id, Some(expected), current, now)?;
             repo::replace_care_team(conn, &id, &team)?;

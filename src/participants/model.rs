@@ -3,14 +3,15 @@
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
 
-use super::pesel::{Pesel, Sex as PeselSex};
+use super::pesel::{Pesel, PeselError, Sex as PeselSex};
 use crate::db::schema::participants;
-use crate::http::body::{
-    FieldErrors, FieldProblem, FreeText, FromBody, FromField, Label, Name, Obj, Patch,
+use crate::http::rules::{
+    date, forbid_null, not_future, rule, rule_at, rules_at, valid, FreeText, Label, Name, Obj,
+    Patch, RequestBody, Rule,
 };
 use crate::staff::model::Email;
 
@@ -37,10 +38,6 @@ macro_rules! closed_enum {
                     _ => None,
                 }
             }
-        }
-
-        impl $crate::http::body::SerdeField for $name {
-            const EXPECTED: &'static str = concat!("one of", $(" `", $text, "`"),+);
         }
 
         impl std::str::FromStr for $name {
@@ -95,8 +92,9 @@ impl From<PeselSex> for Sex {
     }
 }
 
-/// A phone number: `+` and 8–15 digits once spaces and dashes are removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A phone number: `+` and 8–15 digits once spaces and dashes are removed (stored compact).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
 pub struct Phone(String);
 
 impl Phone {
@@ -105,15 +103,22 @@ impl Phone {
     }
 }
 
-impl FromField for Phone {
-    fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let s = crate::http::body::string_field(value)?;
-        let compact: String = s.chars().filter(|c| *c != ' ' && *c != '-').collect();
-        let digits = compact.strip_prefix('+').unwrap_or("");
+impl<'de> Deserialize<'de> for Phone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Phone(
+            s.chars().filter(|c| *c != ' ' && *c != '-').collect(),
+        ))
+    }
+}
+
+impl Rule for Phone {
+    fn check(&self) -> Result<(), ValidationError> {
+        let digits = self.0.strip_prefix('+').unwrap_or("");
         if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Phone(compact))
+            Ok(())
         } else {
-            Err(FieldProblem::new(
+            Err(rule(
                 "format",
                 "expected + and 8–15 digits, e.g. +48 600 100 200",
             ))
@@ -122,14 +127,14 @@ impl FromField for Phone {
 }
 
 /// A Polish postal code `NN-NNN`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct PostalCode(pub String);
 
-impl FromField for PostalCode {
-    fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let s = crate::http::body::string_field(value)?;
-        let ok = s.len() == 6
-            && s.bytes().enumerate().all(|(i, b)| {
+impl Rule for PostalCode {
+    fn check(&self) -> Result<(), ValidationError> {
+        let ok = self.0.len() == 6
+            && self.0.bytes().enumerate().all(|(i, b)| {
                 if i == 2 {
                     b == b'-'
                 } else {
@@ -137,41 +142,27 @@ impl FromField for PostalCode {
                 }
             });
         if ok {
-            Ok(PostalCode(s.to_owned()))
+            Ok(())
         } else {
-            Err(FieldProblem::new("format", "expected a postal code NN-NNN"))
+            Err(rule("format", "expected a postal code NN-NNN"))
         }
     }
 }
 
 /// An ISO 3166-1 alpha-2 country code, upper case.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct CountryCode(pub String);
 
-impl FromField for CountryCode {
-    fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let s = crate::http::body::string_field(value)?;
-        if s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase()) {
-            Ok(CountryCode(s.to_owned()))
+impl Rule for CountryCode {
+    fn check(&self) -> Result<(), ValidationError> {
+        if self.0.len() == 2 && self.0.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(())
         } else {
-            Err(FieldProblem::new(
+            Err(rule(
                 "format",
                 "expected an ISO 3166-1 alpha-2 code such as UA",
             ))
-        }
-    }
-}
-
-/// A date that may not lie after `today` (referrals, evidence, decisions).
-pub fn not_future(
-    errors: &mut FieldErrors,
-    pointer: &str,
-    date: Option<NaiveDate>,
-    today: NaiveDate,
-) {
-    if let Some(d) = date {
-        if d > today {
-            errors.push(pointer, "future", "must not be in the future");
         }
     }
 }
@@ -333,7 +324,8 @@ pub struct ParticipantListRow {
 }
 
 // ------------------------------------------------------------------------------------------
-// Request bodies
+// Request bodies: each `…Wire` is what serde reads and `validator` checks; the input beside it
+// is what the service gets once every rule passed.
 
 pub struct IdDocumentInput {
     pub kind: IdDocumentKind,
@@ -341,9 +333,33 @@ pub struct IdDocumentInput {
     pub issuing_country: CountryCode,
 }
 
+#[derive(Deserialize, Validate)]
+pub struct IdDocumentWire {
+    #[validate(required)]
+    kind: Option<IdDocumentKind>,
+    #[validate(required, custom(function = "valid"))]
+    number: Option<Label>,
+    #[validate(required, custom(function = "valid"))]
+    issuing_country: Option<CountryCode>,
+}
+
+impl IdDocumentWire {
+    fn input(self) -> Option<IdDocumentInput> {
+        Some(IdDocumentInput {
+            kind: self.kind?,
+            number: self.number?,
+            issuing_country: self.issuing_country?,
+        })
+    }
+}
+
+#[derive(Deserialize, Validate)]
 pub struct AddressInput {
+    #[validate(custom(function = "valid"))]
     pub street: Option<Label>,
+    #[validate(custom(function = "valid"))]
     pub postal_code: Option<PostalCode>,
+    #[validate(custom(function = "valid"))]
     pub city: Option<Name>,
 }
 
@@ -353,10 +369,52 @@ pub struct LegalRepInput {
     pub phone: Option<Phone>,
 }
 
+#[derive(Deserialize, Validate)]
+pub struct LegalRepWire {
+    #[validate(required, custom(function = "valid"))]
+    full_name: Option<Name>,
+    #[validate(required, custom(function = "valid"))]
+    relation: Option<Label>,
+    #[validate(custom(function = "valid"))]
+    phone: Option<Phone>,
+}
+
+impl LegalRepWire {
+    fn input(self) -> Option<LegalRepInput> {
+        Some(LegalRepInput {
+            full_name: self.full_name?,
+            relation: self.relation?,
+            phone: self.phone,
+        })
+    }
+}
+
 pub struct ReferralInput {
     pub source: ReferralSource,
     pub reference: Option<Label>,
     pub referred_on: NaiveDate,
+}
+
+#[derive(Deserialize, Serialize, Validate)]
+pub struct ReferralWire {
+    #[validate(required)]
+    source: Option<ReferralSource>,
+    #[validate(custom(function = "valid"))]
+    reference: Option<Label>,
+    #[serde(default, deserialize_with = "date::opt")]
+    #[validate(required, custom(function = "not_future"))]
+    referred_on: Option<NaiveDate>,
+}
+
+impl RequestBody for ReferralInput {
+    type Wire = ReferralWire;
+    fn from_wire(w: ReferralWire) -> Option<Self> {
+        Some(ReferralInput {
+            source: w.source?,
+            reference: w.reference,
+            referred_on: w.referred_on?,
+        })
+    }
 }
 
 pub struct RiskGroupInput {
@@ -365,111 +423,74 @@ pub struct RiskGroupInput {
     pub evidence_date: Option<NaiveDate>,
 }
 
+#[derive(Deserialize, Serialize, Validate)]
+pub struct RiskGroupWire {
+    #[validate(required, length(max = 50, code = "too_long"))]
+    code: Option<String>,
+    #[validate(required, custom(function = "valid"))]
+    evidence: Option<FreeText>,
+    #[serde(default, deserialize_with = "date::opt")]
+    #[validate(custom(function = "not_future"))]
+    evidence_date: Option<NaiveDate>,
+}
+
+impl RequestBody for RiskGroupInput {
+    type Wire = RiskGroupWire;
+    fn from_wire(w: RiskGroupWire) -> Option<Self> {
+        Some(RiskGroupInput {
+            code: w.code?,
+            evidence: w.evidence?,
+            evidence_date: w.evidence_date,
+        })
+    }
+}
+
 pub struct CareTeamInput {
     pub staff_id: String,
     pub lead: bool,
 }
 
-fn read_object<T>(
-    errors: &mut FieldErrors,
-    obj: &Obj<'_>,
-    key: &str,
-    read: impl FnOnce(&mut FieldErrors, &Obj<'_>) -> Option<T>,
-) -> Option<Option<T>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Some(None),
-        Some(v) => {
-            let inner = errors.object(v, &obj.child(key))?;
-            read(errors, &inner).map(Some)
-        }
+#[derive(Deserialize, Serialize, Validate)]
+pub struct CareTeamWire {
+    #[validate(required)]
+    staff_id: Option<uuid::Uuid>,
+    lead: Option<bool>,
+}
+
+impl RequestBody for CareTeamInput {
+    type Wire = CareTeamWire;
+    fn from_wire(w: CareTeamWire) -> Option<Self> {
+        Some(CareTeamInput {
+            staff_id: w.staff_id?.to_string(),
+            lead: w.lead.unwrap_or(false),
+        })
     }
 }
 
-fn read_id_document(errors: &mut FieldErrors, o: &Obj<'_>) -> Option<IdDocumentInput> {
-    let kind = errors.required(o, "kind");
-    let number = errors.required(o, "number");
-    let issuing_country = errors.required(o, "issuing_country");
-    Some(IdDocumentInput {
-        kind: kind?,
-        number: number?,
-        issuing_country: issuing_country?,
-    })
+/// Converts every item of a validated list (`None` only if a rule let a required field pass).
+pub fn inputs<T: RequestBody>(items: Vec<Obj<T::Wire>>) -> Option<Vec<T>> {
+    items.into_iter().map(|item| T::from_wire(item.0)).collect()
 }
 
-fn read_address(errors: &mut FieldErrors, o: &Obj<'_>) -> Option<AddressInput> {
-    let street = errors.optional(o, "street");
-    let postal_code = errors.optional(o, "postal_code");
-    let city = errors.optional(o, "city");
-    Some(AddressInput {
-        street: street?,
-        postal_code: postal_code?,
-        city: city?,
-    })
-}
+/// A PESEL as sent: a string whose [`Rule`] is [`Pesel::parse`]; the service gets the [`Pesel`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PeselText(String);
 
-fn read_legal_rep(errors: &mut FieldErrors, o: &Obj<'_>) -> Option<LegalRepInput> {
-    let full_name = errors.required(o, "full_name");
-    let relation = errors.required(o, "relation");
-    let phone = errors.optional(o, "phone");
-    Some(LegalRepInput {
-        full_name: full_name?,
-        relation: relation?,
-        phone: phone?,
-    })
-}
-
-pub fn read_referral(errors: &mut FieldErrors, o: &Obj<'_>) -> Option<ReferralInput> {
-    let source = errors.required(o, "source");
-    let reference = errors.optional(o, "reference");
-    let referred_on: Option<NaiveDate> = errors.required(o, "referred_on");
-    errors.not_future(&o.child("referred_on"), referred_on);
-    Some(ReferralInput {
-        source: source?,
-        reference: reference?,
-        referred_on: referred_on?,
-    })
-}
-
-/// Reads an array of objects at `pointer`, each with `read`; `None` if any item failed.
-pub fn read_list<T>(
-    errors: &mut FieldErrors,
-    value: &Value,
-    pointer: &str,
-    mut read: impl FnMut(&mut FieldErrors, &Obj<'_>) -> Option<T>,
-) -> Option<Vec<T>> {
-    let items = errors.array(value, pointer)?;
-    let mut out = Vec::with_capacity(items.len());
-    let mut ok = true;
-    for (i, item) in items.iter().enumerate() {
-        match errors
-            .object(item, &format!("{pointer}/{i}"))
-            .and_then(|o| read(errors, &o))
-        {
-            Some(v) => out.push(v),
-            None => ok = false,
-        }
+impl PeselText {
+    fn pesel(&self) -> Option<Pesel> {
+        Pesel::parse(&self.0).ok()
     }
-    ok.then_some(out)
 }
 
-pub fn read_risk_group(errors: &mut FieldErrors, o: &Obj<'_>) -> Option<RiskGroupInput> {
-    let code: Option<String> = errors.required(o, "code");
-    let evidence = errors.required(o, "evidence");
-    let evidence_date = errors.optional(o, "evidence_date");
-    Some(RiskGroupInput {
-        code: code?,
-        evidence: evidence?,
-        evidence_date: evidence_date?,
-    })
-}
-
-pub fn read_care_team_entry(errors: &mut FieldErrors, o: &Obj<'_>) -> Option<CareTeamInput> {
-    let staff_id: Option<uuid::Uuid> = errors.required(o, "staff_id");
-    let lead: Option<Option<bool>> = errors.optional(o, "lead");
-    Some(CareTeamInput {
-        staff_id: staff_id?.to_string(),
-        lead: lead?.unwrap_or(false),
-    })
+impl Rule for PeselText {
+    fn check(&self) -> Result<(), ValidationError> {
+        Pesel::parse(&self.0).map(drop).map_err(|e| match e {
+            PeselError::Format => rule("format", "a PESEL has exactly 11 digits"),
+            PeselError::Checksum => rule("checksum", "the PESEL check digit does not match"),
+            PeselError::Date => rule("date", "the PESEL encodes a date that does not exist"),
+        })
+    }
 }
 
 /// `POST /participants`.
@@ -492,117 +513,127 @@ pub struct NewParticipant {
     pub care_team: Vec<CareTeamInput>,
 }
 
+/// At most this many risk groups and care-team members in one body.
+pub const MAX_RISK_GROUPS: u64 = 20;
+pub const MAX_CARE_TEAM: u64 = 30;
+
+#[derive(Deserialize, Validate)]
+#[validate(schema(function = "identity_rules", skip_on_field_errors = false))]
+pub struct NewParticipantWire {
+    #[validate(required, custom(function = "valid"))]
+    first_name: Option<Name>,
+    #[validate(required, custom(function = "valid"))]
+    last_name: Option<Name>,
+    #[validate(custom(function = "valid"))]
+    pesel: Option<PeselText>,
+    #[validate(nested)]
+    id_document: Option<Obj<IdDocumentWire>>,
+    #[serde(default, deserialize_with = "date::opt")]
+    #[validate(custom(function = "not_future"))]
+    birth_date: Option<NaiveDate>,
+    sex: Option<Sex>,
+    #[validate(custom(function = "valid"))]
+    phone: Option<Phone>,
+    #[validate(custom(function = "valid"))]
+    email: Option<Email>,
+    #[validate(nested)]
+    address: Option<Obj<AddressInput>>,
+    education_level: Option<EducationLevel>,
+    labour_status_at_entry: Option<LabourStatus>,
+    disability: Option<bool>,
+    #[validate(nested)]
+    legal_representative: Option<Obj<LegalRepWire>>,
+    #[validate(required, nested)]
+    referral: Option<Obj<ReferralWire>>,
+    #[validate(nested, length(max = "MAX_RISK_GROUPS", code = "count"))]
+    risk_groups: Option<Vec<Obj<RiskGroupWire>>>,
+    #[validate(nested, length(max = "MAX_CARE_TEAM", code = "count"))]
+    care_team: Option<Vec<Obj<CareTeamWire>>>,
+}
+
 /// Birth date and sex: derived from a valid PESEL when omitted and checked against it when
 /// given; without a PESEL an identity document, the birth date and the sex are required.
-/// `birth_date`/`sex` are `None` when their value was invalid (already reported), `Some(None)`
-/// when absent.
-fn identity_rules(
-    errors: &mut FieldErrors,
-    obj: &Obj<'_>,
-    pesel: Option<&Option<Pesel>>,
-    has_document: bool,
-    birth_date: Option<Option<NaiveDate>>,
-    sex: Option<Option<Sex>>,
-) -> (Option<NaiveDate>, Option<Sex>) {
-    let pesel_given = obj.get("pesel").is_some_and(|v| !v.is_null());
-    match (pesel, pesel_given) {
-        (Some(Some(p)), _) => {
-            if birth_date.flatten().is_some_and(|d| d != p.birth_date()) {
-                errors.push(
-                    "/birth_date",
-                    "pesel_mismatch",
-                    "does not match the date encoded in the PESEL",
-                );
+fn identity_rules(w: &NewParticipantWire) -> Result<(), ValidationError> {
+    let mut failures = Vec::new();
+    match &w.pesel {
+        Some(text) => {
+            // An invalid PESEL has its own error; there is nothing to compare with.
+            if let Some(p) = text.pesel() {
+                if w.birth_date.is_some_and(|d| d != p.birth_date()) {
+                    failures.push(rule_at(
+                        "birth_date",
+                        "pesel_mismatch",
+                        "does not match the date encoded in the PESEL",
+                    ));
+                }
+                if w.sex.is_some_and(|s| s != Sex::from(p.sex())) {
+                    failures.push(rule_at(
+                        "sex",
+                        "pesel_mismatch",
+                        "does not match the sex encoded in the PESEL",
+                    ));
+                }
             }
-            if sex.flatten().is_some_and(|s| s != Sex::from(p.sex())) {
-                errors.push(
-                    "/sex",
-                    "pesel_mismatch",
-                    "does not match the sex encoded in the PESEL",
-                );
-            }
-            (Some(p.birth_date()), Some(Sex::from(p.sex())))
         }
-        // An invalid PESEL is already reported; nothing to derive from it.
-        (_, true) => (None, None),
-        (_, false) => {
-            if !has_document {
-                errors.push(
-                    "/id_document",
-                    "required",
-                    "is required when there is no PESEL",
-                );
+        None => {
+            let without_pesel =
+                |field| rule_at(field, "required", "is required when there is no PESEL");
+            if w.id_document.is_none() {
+                failures.push(without_pesel("id_document"));
             }
-            if birth_date == Some(None) {
-                errors.push(
-                    "/birth_date",
-                    "required",
-                    "is required when there is no PESEL",
-                );
+            if w.birth_date.is_none() {
+                failures.push(without_pesel("birth_date"));
             }
-            if sex == Some(None) {
-                errors.push("/sex", "required", "is required when there is no PESEL");
+            if w.sex.is_none() {
+                failures.push(without_pesel("sex"));
             }
-            (birth_date.flatten(), sex.flatten())
         }
+    }
+    rules_at(failures)
+}
+
+impl RequestBody for NewParticipant {
+    type Wire = NewParticipantWire;
+    fn from_wire(w: NewParticipantWire) -> Option<Self> {
+        let pesel = match &w.pesel {
+            Some(text) => Some(text.pesel()?),
+            None => None,
+        };
+        Some(NewParticipant {
+            birth_date: pesel.as_ref().map(Pesel::birth_date).or(w.birth_date)?,
+            sex: pesel.as_ref().map(|p| Sex::from(p.sex())).or(w.sex)?,
+            pesel,
+            first_name: w.first_name?,
+            last_name: w.last_name?,
+            id_document: w.id_document.map(|d| d.0.input()).transpose_none()?,
+            phone: w.phone,
+            email: w.email,
+            address: w.address.map(|a| a.0),
+            education_level: w.education_level,
+            labour_status_at_entry: w.labour_status_at_entry,
+            disability: w.disability,
+            legal_representative: w
+                .legal_representative
+                .map(|l| l.0.input())
+                .transpose_none()?,
+            referral: ReferralInput::from_wire(w.referral?.0)?,
+            risk_groups: inputs(w.risk_groups.unwrap_or_default())?,
+            care_team: inputs(w.care_team.unwrap_or_default())?,
+        })
     }
 }
 
-impl FromBody for NewParticipant {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let first_name = errors.required(&obj, "first_name");
-        let last_name = errors.required(&obj, "last_name");
-        let pesel: Option<Option<Pesel>> = errors.optional(&obj, "pesel");
-        let id_document = read_object(errors, &obj, "id_document", read_id_document);
-        let birth_date: Option<Option<NaiveDate>> = errors.optional(&obj, "birth_date");
-        let sex: Option<Option<Sex>> = errors.optional(&obj, "sex");
-        let phone = errors.optional(&obj, "phone");
-        let email = errors.optional(&obj, "email");
-        let address = read_object(errors, &obj, "address", read_address);
-        let education_level = errors.optional(&obj, "education_level");
-        let labour_status_at_entry = errors.optional(&obj, "labour_status_at_entry");
-        let disability = errors.optional(&obj, "disability");
-        let legal_representative =
-            read_object(errors, &obj, "legal_representative", read_legal_rep);
-        let referral = match obj.get("referral") {
-            None | Some(Value::Null) => {
-                errors.push("/referral", "required", "is required");
-                None
-            }
-            Some(v) => errors
-                .object(v, "/referral")
-                .and_then(|o| read_referral(errors, &o)),
-        };
-        let risk_groups = match obj.get("risk_groups") {
-            None | Some(Value::Null) => Some(Vec::new()),
-            Some(v) => read_list(errors, v, "/risk_groups", read_risk_group),
-        };
-        let care_team = match obj.get("care_team") {
-            None | Some(Value::Null) => Some(Vec::new()),
-            Some(v) => read_list(errors, v, "/care_team", read_care_team_entry),
-        };
-        let has_document = obj.get("id_document").is_some_and(|v| !v.is_null());
-        let (birth_date, sex) =
-            identity_rules(errors, &obj, pesel.as_ref(), has_document, birth_date, sex);
-        Some(NewParticipant {
-            first_name: first_name?,
-            last_name: last_name?,
-            pesel: pesel?,
-            id_document: id_document?,
-            birth_date: birth_date?,
-            sex: sex?,
-            phone: phone?,
-            email: email?,
-            address: address?,
-            education_level: education_level?,
-            labour_status_at_entry: labour_status_at_entry?,
-            disability: disability?,
-            legal_representative: legal_representative?,
-            referral: referral?,
-            risk_groups: risk_groups?,
-            care_team: care_team?,
-        })
+/// `Some(None)` for an absent value, `None` when a present one failed to convert.
+trait TransposeNone<T> {
+    fn transpose_none(self) -> Option<Option<T>>;
+}
+
+impl<T> TransposeNone<T> for Option<Option<T>> {
+    fn transpose_none(self) -> Option<Option<T>> {
+        match self {
+            None => Some(None),
+            Some(inner) => inner.map(Some),
+        }
     }
 }
 
@@ -624,53 +655,62 @@ pub struct ParticipantPatch {
     pub legal_representative: Patch<LegalRepInput>,
 }
 
-fn patch_object<T>(
-    errors: &mut FieldErrors,
-    obj: &Obj<'_>,
-    key: &str,
-    read: impl FnOnce(&mut FieldErrors, &Obj<'_>) -> Option<T>,
-) -> Option<Patch<T>> {
-    match obj.get(key) {
-        None => Some(Patch::Absent),
-        Some(Value::Null) => Some(Patch::Null),
-        Some(v) => {
-            let inner = errors.object(v, &obj.child(key))?;
-            read(errors, &inner).map(Patch::Value)
-        }
-    }
+#[derive(Deserialize, Validate)]
+pub struct ParticipantPatchWire {
+    #[serde(default, deserialize_with = "forbid_null")]
+    #[validate(custom(function = "valid"))]
+    first_name: Option<Name>,
+    #[serde(default, deserialize_with = "forbid_null")]
+    #[validate(custom(function = "valid"))]
+    last_name: Option<Name>,
+    #[serde(default)]
+    #[validate(custom(function = "valid"))]
+    pesel: Patch<PeselText>,
+    #[serde(default)]
+    #[validate(nested)]
+    id_document: Patch<Obj<IdDocumentWire>>,
+    #[serde(default, deserialize_with = "date::kept")]
+    #[validate(custom(function = "not_future"))]
+    birth_date: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "forbid_null")]
+    sex: Option<Sex>,
+    #[serde(default)]
+    #[validate(custom(function = "valid"))]
+    phone: Patch<Phone>,
+    #[serde(default)]
+    #[validate(custom(function = "valid"))]
+    email: Patch<Email>,
+    #[serde(default)]
+    #[validate(nested)]
+    address: Patch<Obj<AddressInput>>,
+    #[serde(default)]
+    education_level: Patch<EducationLevel>,
+    #[serde(default)]
+    labour_status_at_entry: Patch<LabourStatus>,
+    #[serde(default)]
+    disability: Patch<bool>,
+    #[serde(default)]
+    #[validate(nested)]
+    legal_representative: Patch<Obj<LegalRepWire>>,
 }
 
-impl FromBody for ParticipantPatch {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let first_name = errors.patch_required(&obj, "first_name");
-        let last_name = errors.patch_required(&obj, "last_name");
-        let pesel = errors.patch(&obj, "pesel");
-        let id_document = patch_object(errors, &obj, "id_document", read_id_document);
-        let birth_date = errors.patch_required(&obj, "birth_date");
-        let sex = errors.patch_required(&obj, "sex");
-        let phone = errors.patch(&obj, "phone");
-        let email = errors.patch(&obj, "email");
-        let address = patch_object(errors, &obj, "address", read_address);
-        let education_level = errors.patch(&obj, "education_level");
-        let labour_status_at_entry = errors.patch(&obj, "labour_status_at_entry");
-        let disability = errors.patch(&obj, "disability");
-        let legal_representative =
-            patch_object(errors, &obj, "legal_representative", read_legal_rep);
+impl RequestBody for ParticipantPatch {
+    type Wire = ParticipantPatchWire;
+    fn from_wire(w: ParticipantPatchWire) -> Option<Self> {
         Some(ParticipantPatch {
-            first_name: first_name?,
-            last_name: last_name?,
-            pesel: pesel?,
-            id_document: id_document?,
-            birth_date: birth_date?,
-            sex: sex?,
-            phone: phone?,
-            email: email?,
-            address: address?,
-            education_level: education_level?,
-            labour_status_at_entry: labour_status_at_entry?,
-            disability: disability?,
-            legal_representative: legal_representative?,
+            first_name: w.first_name,
+            last_name: w.last_name,
+            pesel: w.pesel.try_map(|p| p.pesel())?,
+            id_document: w.id_document.try_map(|d| d.0.input())?,
+            birth_date: w.birth_date,
+            sex: w.sex,
+            phone: w.phone,
+            email: w.email,
+            address: w.address.try_map(|a| Some(a.0))?,
+            education_level: w.education_level,
+            labour_status_at_entry: w.labour_status_at_entry,
+            disability: w.disability,
+            legal_representative: w.legal_representative.try_map(|l| l.0.input())?,
         })
     }
 }

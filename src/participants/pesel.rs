@@ -3,9 +3,6 @@
 //! A PESEL is not a key: it can be reassigned, and foreigners may have none.
 
 use chrono::{Datelike, NaiveDate};
-use serde_json::Value;
-
-use crate::http::body::{FieldProblem, FromField};
 
 const WEIGHTS: [u32; 10] = [1, 3, 7, 9, 1, 3, 7, 9, 1, 3];
 
@@ -121,23 +118,6 @@ impl Pesel {
 
     pub fn sex(&self) -> Sex {
         self.sex
-    }
-}
-
-impl FromField for Pesel {
-    fn from_field(value: &Value) -> Result<Self, FieldProblem> {
-        let s = value.as_str().ok_or_else(|| {
-            FieldProblem::new("type", "expected a PESEL as a string of 11 digits")
-        })?;
-        Pesel::parse(s).map_err(|e| match e {
-            PeselError::Format => FieldProblem::new("format", "a PESEL has exactly 11 digits"),
-            PeselError::Checksum => {
-                FieldProblem::new("checksum", "the PESEL check digit does not match")
-            }
-            PeselError::Date => {
-                FieldProblem::new("date", "the PESEL encodes a date that does not exist")
-            }
-        })
     }
 }
 

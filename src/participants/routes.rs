@@ -494,12 +494,17 @@ struct ReassignBody {
     to_staff_id: String,
 }
 
-impl crate::http::FromBody for ReassignBody {
-    fn from_body(body: &serde_json::Value, errors: &mut crate::http::FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let to: Option<uuid::Uuid> = errors.required(&obj, "to_staff_id");
+#[derive(serde::Deserialize, validator::Validate)]
+struct ReassignWire {
+    #[validate(required)]
+    to_staff_id: Option<uuid::Uuid>,
+}
+
+impl crate::http::rules::RequestBody for ReassignBody {
+    type Wire = ReassignWire;
+    fn from_wire(w: ReassignWire) -> Option<Self> {
         Some(ReassignBody {
-            to_staff_id: to?.to_string(),
+            to_staff_id: w.to_staff_id?.to_string(),
         })
     }
 }

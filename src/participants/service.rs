@@ -105,13 +105,12 @@ fn duplicate_pesel(conn: &mut AnyConnection, caller: &CurrentStaff, existing: St
     }
 }
 
-/// Risk-group entries: every code an active group (entries already held may stay after a group
-/// is retired), evidence dates not in the future — reported together.
+/// Risk-group entries: no repeats, every code an active group (entries already held may stay
+/// after a group is retired) — reported together.
 pub fn check_risk_groups(
     conn: &mut AnyConnection,
     entries: &[RiskGroupInput],
     already_held: &[String],
-    today: NaiveDate,
     errors: &mut FieldErrors,
     pointer: &str,
 ) -> Result<(), AppError> {
@@ -129,12 +128,6 @@ pub fn check_risk_groups(
                 "not an active risk group",
             );
         }
-        not_future(
-            errors,
-            &format!("{pointer}/{i}/evidence_date"),
-            e.evidence_date,
-            today,
-        );
     }
     Ok(())
 }
@@ -185,14 +178,6 @@ pub fn check_care_team(
     Ok(())
 }
 
-fn fail_on(errors: FieldErrors) -> Result<(), AppError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Validation(errors.into_vec()))
-    }
-}
-
 fn event(action: AuditAction, caller: &CurrentStaff, participant_id: &str) -> NewEvent {
     NewEvent::new(action, AuditOutcome::Allowed, Some(caller.actor()))
         .entity("participant", participant_id.to_owned())
@@ -214,14 +199,7 @@ pub async fn register(
         .db
         .write(move |conn| {
             let mut errors = FieldErrors::new();
-            check_risk_groups(
-                conn,
-                &new.risk_groups,
-                &[],
-                today,
-                &mut errors,
-                "/risk_groups",
-            )?;
+            check_risk_groups(conn, &new.risk_groups, &[], &mut errors, "/risk_groups")?;
 
             // The registering clinician joins the team, as lead when nobody else is named lead.
             let mut team: Vec<CareTeamEntry> = new
@@ -253,7 +231,7 @@ pub async fn register(
             } else {
                 check_care_team(conn, &team, &[], today, &mut errors, "/care_team")?;
             }
-            fail_on(errors)?;
+            errors.fail_on()?;
 
             if let Some(p) = &new.pesel {
                 if let Some(existing) = repo::pesel_owner(conn, p.as_str(), None)? {
@@ -598,7 +576,7 @@ pub async fn update(
                     row.legal_rep_phone = l.phone.as_ref().map(|p| p.as_str().to_owned());
                 }
             }
-            fail_on(errors)?;
+            errors.fail_on()?;
             let changed = changed_fields(&current, &row);
             if changed.is_empty() {
                 return record(conn, current, View::Full, today);

@@ -72,14 +72,6 @@ fn event(
         .participant(participant_id.to_owned())
 }
 
-fn fail_on(errors: FieldErrors) -> Result<(), AppError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::Validation(errors.into_vec()))
-    }
-}
-
 /// The longest a programme may run in this unit, extensions included: the statutory 24 months
 /// in a CIS, the 36 months `planned_months` allows in a KIS.
 fn cap_months(kind: UnitKind) -> u32 {
@@ -182,7 +174,7 @@ pub async fn start(
                     MIN_MONTHS
                 }
             };
-            fail_on(errors)?;
+            errors.fail_on()?;
             let planned_end_date =
                 dates::planned_end_date(body.start_date, months).ok_or_else(|| {
                     AppError::Internal(format!("{months} months after {}", body.start_date))
@@ -338,7 +330,7 @@ pub async fn extend(
             } else if latest_end.is_some_and(|cap| body.planned_end_date > cap) {
                 too_long(&mut errors, "/planned_end_date", unit.unit_kind);
             }
-            fail_on(errors)?;
+            errors.fail_on()?;
             let n = repo::extend(
                 conn,
                 &id,
@@ -436,7 +428,7 @@ pub async fn exit(
                     format!("must not be before the start ({})", row.start_date),
                 );
             }
-            fail_on(errors)?;
+            errors.fail_on()?;
             let unit = settings::current(conn)?;
             let follow_ups = schedule_follow_ups(
                 &row,
@@ -533,7 +525,7 @@ pub async fn record_contact(
                     format!("must not be before the exit ({exit_date})"),
                 );
             }
-            fail_on(errors)?;
+            errors.fail_on()?;
             let status = if body.result == FollowUpResult::Unreachable {
                 FollowUpStatus::Unreachable
             } else if crate::consents::service::contact_after_exit_allowed(

@@ -5,11 +5,11 @@ use std::ops::RangeInclusive;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
+use validator::{Validate, ValidationError};
 
 use crate::db::schema::settings;
-use crate::http::body::{FieldErrors, FromBody, Label, Obj, SerdeField};
+use crate::http::rules::{date, rule_at, rules_at, valid, Label, RequestBody};
 
 /// Whether the unit is a social integration club (KIS) or centre (CIS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -32,10 +32,6 @@ impl UnitKind {
     pub fn parse(s: &str) -> Option<UnitKind> {
         UnitKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
-}
-
-impl SerdeField for UnitKind {
-    const EXPECTED: &'static str = "one of `kis`, `cis`";
 }
 
 /// The stored row (`id` is always 1).
@@ -118,114 +114,63 @@ pub struct NewSettings {
     pub review_interval_days: i32,
 }
 
-/// A whole number within `range`, or an error at `pointer`.
-fn whole_number_in(
-    errors: &mut FieldErrors,
-    value: &Value,
-    pointer: &str,
-    range: &RangeInclusive<i64>,
-) -> Option<i32> {
-    let n: i64 = errors.parse(value, pointer)?;
-    match i32::try_from(n) {
-        Ok(v) if range.contains(&n) => Some(v),
-        _ => {
-            errors.push(
-                pointer,
-                "range",
-                format!(
-                    "expected a whole number from {} to {}",
-                    range.start(),
-                    range.end()
-                ),
-            );
-            None
-        }
-    }
+#[derive(Deserialize, Serialize, Validate)]
+pub struct NewSettingsWire {
+    #[validate(required, custom(function = "valid"))]
+    unit_name: Option<Label>,
+    #[validate(required)]
+    unit_kind: Option<UnitKind>,
+    #[validate(required, range(min = 1, max = 36))]
+    programme_months: Option<i64>,
+    #[validate(
+        required,
+        length(min = 1, max = 5, code = "count"),
+        custom(function = "ascending_months")
+    )]
+    follow_up_months: Option<Vec<i64>>,
+    #[validate(required, range(min = 1, max = 50))]
+    retention_years: Option<i64>,
+    #[serde(default, deserialize_with = "date::opt")]
+    project_retention_until: Option<NaiveDate>,
+    #[validate(required, range(min = 7, max = 365))]
+    review_interval_days: Option<i64>,
 }
 
-/// A required whole-number field within `range`.
-fn required_in(
-    errors: &mut FieldErrors,
-    obj: &Obj<'_>,
-    key: &str,
-    range: &RangeInclusive<i64>,
-) -> Option<i32> {
-    let pointer = obj.child(key);
-    match obj.get(key) {
-        None | Some(Value::Null) => {
-            errors.push(pointer, "required", "is required");
-            None
+/// `follow_up_months`: each 1–36, strictly ascending (so without repeats).
+fn ascending_months(months: &[i64]) -> Result<(), ValidationError> {
+    let mut failures = Vec::new();
+    for (i, m) in months.iter().enumerate() {
+        let at = i.to_string();
+        if !FOLLOW_UP_MONTH.contains(m) {
+            failures.push(rule_at(&at, "range", "must be between 1 and 36"));
+        } else if i > 0 && *m <= months[i - 1] {
+            failures.push(rule_at(
+                &at,
+                "order",
+                "values must be strictly ascending, without repeats",
+            ));
         }
-        Some(v) => whole_number_in(errors, v, &pointer, range),
     }
+    rules_at(failures)
 }
 
-/// `follow_up_months`: 1–5 strictly ascending values (so no repeats), each 1–36.
-fn follow_up_months(errors: &mut FieldErrors, obj: &Obj<'_>) -> Option<Vec<i32>> {
-    let pointer = obj.child("follow_up_months");
-    let items = match obj.get("follow_up_months") {
-        None | Some(Value::Null) => {
-            errors.push(pointer, "required", "is required");
-            return None;
-        }
-        Some(v) => errors.array(v, &pointer)?,
-    };
-    let mut ok = true;
-    if !FOLLOW_UP_COUNT.contains(&items.len()) {
-        errors.push(
-            &pointer,
-            "count",
-            format!(
-                "expected {} to {} values (got {})",
-                FOLLOW_UP_COUNT.start(),
-                FOLLOW_UP_COUNT.end(),
-                items.len()
-            ),
-        );
-        ok = false;
-    }
-    let mut months: Vec<i32> = Vec::with_capacity(items.len());
-    let mut previous: Option<i32> = None;
-    for (i, item) in items.iter().enumerate() {
-        let item_pointer = format!("{pointer}/{i}");
-        match whole_number_in(errors, item, &item_pointer, &FOLLOW_UP_MONTH) {
-            Some(m) => {
-                if previous.is_some_and(|p| m <= p) {
-                    errors.push(
-                        item_pointer,
-                        "order",
-                        "values must be strictly ascending, without repeats",
-                    );
-                    ok = false;
-                }
-                previous = Some(m);
-                months.push(m);
-            }
-            None => ok = false,
-        }
-    }
-    ok.then_some(months)
-}
-
-impl FromBody for NewSettings {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let unit_name = errors.required(&obj, "unit_name");
-        let unit_kind = errors.required(&obj, "unit_kind");
-        let programme_months = required_in(errors, &obj, "programme_months", &PROGRAMME_MONTHS);
-        let follow_up_months = follow_up_months(errors, &obj);
-        let retention_years = required_in(errors, &obj, "retention_years", &RETENTION_YEARS);
-        let project_retention_until = errors.optional(&obj, "project_retention_until");
-        let review_interval_days =
-            required_in(errors, &obj, "review_interval_days", &REVIEW_INTERVAL_DAYS);
+impl RequestBody for NewSettings {
+    type Wire = NewSettingsWire;
+    fn from_wire(w: NewSettingsWire) -> Option<Self> {
+        // The ranges above make every number fit an i32.
+        let small = |n: Option<i64>| n.and_then(|n| i32::try_from(n).ok());
         Some(NewSettings {
-            unit_name: unit_name?,
-            unit_kind: unit_kind?,
-            programme_months: programme_months?,
-            follow_up_months: follow_up_months?,
-            retention_years: retention_years?,
-            project_retention_until: project_retention_until?,
-            review_interval_days: review_interval_days?,
+            unit_name: w.unit_name?,
+            unit_kind: w.unit_kind?,
+            programme_months: small(w.programme_months)?,
+            follow_up_months: w
+                .follow_up_months?
+                .into_iter()
+                .map(|m| small(Some(m)))
+                .collect::<Option<_>>()?,
+            retention_years: small(w.retention_years)?,
+            project_retention_until: w.project_retention_until,
+            review_interval_days: small(w.review_interval_days)?,
         })
     }
 }
@@ -262,17 +207,11 @@ impl NewSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::RawJson;
-    use serde_json::json;
+    use crate::http::rules::{field_codes, read_body};
+    use serde_json::{json, Value};
 
     fn fields(body: Value) -> Vec<(String, String)> {
-        match RawJson(body, None).parse::<NewSettings>() {
-            Ok(_) => Vec::new(),
-            Err(crate::http::AppError::Validation(errs)) => {
-                errs.into_iter().map(|e| (e.field, e.code)).collect()
-            }
-            Err(other) => panic!("unexpected {other:?}"),
-        }
+        field_codes::<NewSettings>(&body)
     }
 
     fn valid() -> Value {
@@ -283,7 +222,8 @@ mod tests {
 
     #[test]
     fn a_valid_body_parses() {
-        let s: NewSettings = RawJson(valid(), None).parse().unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 6, 15).unwrap();
+        let s: NewSettings = read_body(&valid(), today).unwrap();
         assert_eq!(s.unit_kind, UnitKind::Cis);
         assert_eq!(s.follow_up_months, vec![3, 6, 12]);
         assert_eq!(s.project_retention_until, None);
@@ -306,13 +246,17 @@ mod tests {
             vec![("/follow_up_months".into(), "count".into())]
         );
         assert_eq!(
-            with(json!([6, 3, 3, 37, "x"])),
+            with(json!([6, 3, 3, 37])),
             vec![
                 ("/follow_up_months/1".into(), "order".into()),
                 ("/follow_up_months/2".into(), "order".into()),
                 ("/follow_up_months/3".into(), "range".into()),
-                ("/follow_up_months/4".into(), "type".into()),
             ]
+        );
+        // A value of the wrong JSON type is reported alone: the list cannot be read around it.
+        assert_eq!(
+            with(json!([6, "x"])),
+            vec![("/follow_up_months/1".into(), "type".into())]
         );
         assert_eq!(
             with(json!("3,6")),

@@ -307,7 +307,6 @@ impl RequestBody for ResetPassword {
 }
 
 wire_is_body!(StaffPatch);
-crate::http::body::legacy_fields!(Email);
 
 #[cfg(test)]
 mod tests {

@@ -9,14 +9,16 @@ use chrono::NaiveDate;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use reintegra::http::body::{FieldErrors, FreeText, Label, Name, SerdeField};
+use reintegra::http::rules::{date, valid, Each, FreeText, Label, Name, Obj, RequestBody};
 use reintegra::http::{
-    cas_outcome, etag_header, AppError, FromBody, IfMatch, JsonBody, Paginated, QueryParams,
+    cas_outcome, etag_header, AppError, IfMatch, JsonBody, Paginated, QueryParams,
 };
+use reintegra::participants::model::PostalCode;
 use reintegra::state::AppState;
+use validator::Validate;
 
 use crate::common::TestApp;
 
@@ -58,82 +60,47 @@ enum Kind {
     Individual,
 }
 
-impl SerdeField for Kind {
-    const EXPECTED: &'static str = "one of `group`, `individual`";
-}
-
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, Validate)]
 struct Address {
-    postal_code: Label,
-    city: Name,
+    #[validate(required, custom(function = "valid"))]
+    postal_code: Option<PostalCode>,
+    #[validate(required, custom(function = "valid"))]
+    city: Option<Name>,
 }
 
-#[derive(Serialize)]
+/// The wire and the value are one type here: the fixture echoes what it read.
+#[derive(Serialize, Deserialize, Validate)]
 struct Person {
-    name: Name,
-    born_on: NaiveDate,
-    kind: Kind,
+    #[validate(required, custom(function = "valid"))]
+    name: Option<Name>,
+    #[serde(default, deserialize_with = "date::opt")]
+    #[validate(required)]
+    born_on: Option<NaiveDate>,
+    #[validate(required)]
+    kind: Option<Kind>,
     visits: Option<u32>,
-    tags: Vec<Label>,
-    address: Option<Address>,
+    #[serde(default)]
+    #[validate(nested)]
+    tags: Each<Label>,
+    #[validate(nested)]
+    address: Option<Obj<Address>>,
+    #[validate(custom(function = "valid"))]
     note: Option<FreeText>,
 }
 
-impl FromBody for Person {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let name = errors.required(&obj, "name");
-        let born_on = errors.required(&obj, "born_on");
-        let kind = errors.required(&obj, "kind");
-        let visits = errors.optional(&obj, "visits");
-        let note = errors.optional(&obj, "note");
-        let tags = match obj.get("tags") {
-            None | Some(Value::Null) => Some(Vec::new()),
-            Some(v) => errors.array(v, &obj.child("tags")).and_then(|items| {
-                let parsed: Vec<Option<Label>> = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| errors.parse(item, &format!("{}/{i}", obj.child("tags"))))
-                    .collect();
-                parsed.into_iter().collect()
-            }),
-        };
-        let address = match obj.get("address") {
-            None | Some(Value::Null) => Some(None),
-            Some(v) => errors.object(v, &obj.child("address")).and_then(|a| {
-                let postal_code: Option<Label> = errors.required(&a, "postal_code");
-                let city = errors.required(&a, "city");
-                if let Some(code) = &postal_code {
-                    let ok = code.as_str().len() == 6
-                        && code.as_str().bytes().enumerate().all(|(i, b)| {
-                            if i == 2 {
-                                b == b'-'
-                            } else {
-                                b.is_ascii_digit()
-                            }
-                        });
-                    if !ok {
-                        errors.push(a.child("postal_code"), "format", "expected NN-NNN");
-                        return None;
-                    }
-                }
-                Some(Some(Address {
-                    postal_code: postal_code?,
-                    city: city?,
-                }))
-            }),
-        };
-        Some(Person {
-            name: name?,
-            born_on: born_on?,
-            kind: kind?,
-            visits: visits?,
-            tags: tags?,
-            address: address?,
-            note: note?,
-        })
-    }
+/// The fixtures' bodies are their own wire shapes.
+macro_rules! own_wire {
+    ($($t:ty),+) => {$(
+        impl RequestBody for $t {
+            type Wire = $t;
+            fn from_wire(wire: $t) -> Option<$t> {
+                Some(wire)
+            }
+        }
+    )+};
 }
+
+own_wire!(Person);
 
 async fn create_person(JsonBody(person): JsonBody<Person>) -> HttpResponse {
     HttpResponse::Created()
@@ -148,22 +115,15 @@ struct Note {
     version: i64,
 }
 
+#[derive(Deserialize, Validate)]
 struct NewNote {
+    #[validate(custom(function = "valid"))]
     id: Label,
+    #[validate(custom(function = "valid"))]
     body: FreeText,
 }
 
-impl FromBody for NewNote {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let id = errors.required(&obj, "id");
-        let body = errors.required(&obj, "body");
-        Some(NewNote {
-            id: id?,
-            body: body?,
-        })
-    }
-}
+own_wire!(NewNote, NoteEdit);
 
 async fn create_note(
     state: web::Data<AppState>,
@@ -215,16 +175,10 @@ async fn list_notes(
     Ok(HttpResponse::Ok().json(result))
 }
 
+#[derive(Deserialize, Validate)]
 struct NoteEdit {
+    #[validate(custom(function = "valid"))]
     body: FreeText,
-}
-
-impl FromBody for NoteEdit {
-    fn from_body(body: &Value, errors: &mut FieldErrors) -> Option<Self> {
-        let obj = errors.object(body, "")?;
-        let body = errors.required(&obj, "body");
-        Some(NoteEdit { body: body? })
-    }
 }
 
 async fn edit_note(

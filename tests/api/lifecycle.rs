@@ -70,15 +70,18 @@ async fn risk_groups_are_replaced_under_the_participants_etag() {
     fields.sort();
     assert_eq!(
         fields,
-        vec![("/1/evidence".to_string(), "required".to_string())],
-        "shape errors first; membership and dates (which need the database) after"
+        vec![
+            ("/1/evidence".to_string(), "required".to_string()),
+            ("/1/evidence_date".to_string(), "future".to_string())
+        ],
+        "every rule of the body first; membership (which needs the database) after"
     );
     let bad = put(
         &app,
         &worker,
         path.clone(),
         Some("\"2\""),
-        json!([{"code": "astronauts", "evidence": "x"}, {"code": "disability", "evidence": "y", "evidence_date": "2030-01-01"}]),
+        json!([{"code": "astronauts", "evidence": "x"}, {"code": "disability", "evidence": "y"}, {"code": "astronauts", "evidence": "z"}]),
     )
     .await;
     let mut fields = bad.field_errors();
@@ -87,7 +90,8 @@ async fn risk_groups_are_replaced_under_the_participants_etag() {
         fields,
         vec![
             ("/0/code".to_string(), "unknown".to_string()),
-            ("/1/evidence_date".to_string(), "future".to_string())
+            ("/2/code".to_string(), "duplicate".to_string()),
+            ("/2/code".to_string(), "unknown".to_string())
         ]
     );
     assert!(app
