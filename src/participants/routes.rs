@@ -41,7 +41,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     operation_id = "create_participant",
     tag = "participants",
     security(("bearer" = [])),
-    request_body(content = Object, description = "See api.md §5: names, `pesel` or `id_document` + `birth_date` + `sex`, contact, `referral` (required), `risk_groups`, `care_team`"),
+    request_body(content = Object, description = "See api.md §5: names, `pesel` or `id_document` + `birth_date` (not in the future) + `sex`, contact, `referral` (required; `referred_on` not in the future), `risk_groups` (at most 20; `evidence_date` not in the future), `care_team` (at most 30). One 422 names every field the body alone shows to be wrong; rules that need stored data (active risk-group codes, clinicians) follow in a second 422."),
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for 24 h")),
     responses(
         (status = 201, description = "Registered with status `referred`", body = Participant, headers(("Location" = String), ("ETag" = String))),
@@ -294,7 +294,7 @@ fn collection<T: serde::Serialize>(items: Vec<T>, version: i64) -> HttpResponse 
     tag = "participants",
     security(("bearer" = [])),
     params(("id" = String, Path), ("If-Match" = String, Header, description = "The participant's ETag")),
-    request_body(content = Vec<Object>, description = "`[{code, evidence, evidence_date?}]`"),
+    request_body(content = Vec<Object>, description = "`[{code, evidence, evidence_date?}]`, at most 20 entries; `evidence_date` not in the future"),
     responses(
         (status = 200, description = "The new list", body = Paginated<RiskGroupEntry>, headers(("ETag" = String))),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
@@ -449,7 +449,7 @@ async fn get_care_team(
     tag = "participants",
     security(("bearer" = [])),
     params(("id" = String, Path), ("If-Match" = String, Header, description = "The participant's ETag")),
-    request_body(content = Vec<Object>, description = "`[{staff_id, lead}]`"),
+    request_body(content = Vec<Object>, description = "`[{staff_id, lead}]`, at most 30 entries"),
     responses(
         (status = 200, description = "The new team", body = Paginated<lifecycle::CareTeamMember>, headers(("ETag" = String))),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
