@@ -229,6 +229,7 @@ async fn me(Authenticated(caller): Authenticated) -> HttpResponse {
         (status = 200, description = "Password changed; a new pair", body = TokenPair),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong current password or a new password breaking the rules", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Five wrong passwords (sign-ins and changes together) in 15 minutes", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
 )]
 #[post("/auth/password")]

@@ -7,7 +7,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::password::check_new_password;
-use super::throttle;
+use super::throttle::{self, Attempt};
 use super::token::{hash_refresh_token, issue_access, new_refresh_token};
 use crate::audit::{self, Actor, AuditAction, AuditOutcome, NewEvent};
 use crate::db::schema::{refresh_tokens, staff};
@@ -143,15 +143,15 @@ pub async fn login(
     }
 
     let lookup = email.clone();
-    let (blocked, member) = state
+    let (attempt, member) = state
         .db
-        .read(move |conn| {
-            let blocked = throttle::email_blocked_for(conn, &lookup, now)?;
+        .write(move |conn| {
+            let attempt = throttle::claim_attempt(conn, &lookup, now)?;
             let member = repo::find_by_email(conn, &lookup)?;
-            Ok((blocked, member))
+            Ok((attempt, member))
         })
         .await?;
-    if let Some(wait) = blocked {
+    if let Attempt::Blocked(wait) = attempt {
         let mut event = NewEvent::new(AuditAction::AuthLoginThrottled, AuditOutcome::Denied, None)
             .details(json!({"by": "email"}));
         if let Some(m) = &member {
@@ -172,28 +172,18 @@ pub async fn login(
     let member = match member {
         Some(m) if verified.matches && m.can_sign_in(today) => m,
         other => {
+            // The attempt is already recorded as a failure; only the audit event remains.
             let reason = match &other {
                 None => "unknown_email",
                 Some(_) if !verified.matches => "wrong_password",
                 Some(_) => "inactive",
             };
-            let staff_id = other.map(|m| m.row.id);
-            let ctx2 = ctx.clone();
-            let instant = state.clock.now();
-            state
-                .db
-                .write(move |conn| {
-                    throttle::record_failure(conn, &email, now)?;
-                    let mut event =
-                        NewEvent::new(AuditAction::AuthLoginFailed, AuditOutcome::Denied, None)
-                            .details(json!({"reason": reason}));
-                    if let Some(id) = staff_id {
-                        event = event.entity("staff", id);
-                    }
-                    audit::record(conn, instant, &ctx2, event)?;
-                    Ok(())
-                })
-                .await?;
+            let mut event = NewEvent::new(AuditAction::AuthLoginFailed, AuditOutcome::Denied, None)
+                .details(json!({"reason": reason}));
+            if let Some(m) = other {
+                event = event.entity("staff", m.row.id);
+            }
+            audit::record_alone(state, ctx, event).await?;
             return Err(wrong_credentials());
         }
     };
@@ -410,16 +400,49 @@ pub async fn change_password(
     new: String,
 ) -> Result<TokenPair, AppError> {
     let id = caller_id.clone();
-    let member = state
+    let now = stored_now(state.clock.as_ref());
+    // Guessing the current password through this route is throttled like a sign-in: the same
+    // five failures per e-mail in 15 minutes, counted before the check runs.
+    let (member, attempt) = state
         .db
-        .read(move |conn| repo::find(conn, &id)?.ok_or(AppError::NotFound))
+        .write(move |conn| {
+            let member = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            let attempt = throttle::claim_attempt(conn, &member.row.email, now)?;
+            Ok((member, attempt))
+        })
         .await?;
+    let staff_event = |action, details| {
+        NewEvent::new(action, AuditOutcome::Denied, Some(actor_of(&member)))
+            .entity("staff", member.row.id.clone())
+            .details(details)
+    };
+    if let Attempt::Blocked(wait) = attempt {
+        let event = staff_event(
+            AuditAction::AuthLoginThrottled,
+            json!({"by": "email", "during": "password_change"}),
+        );
+        audit::record_alone(state, ctx, event).await?;
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait,
+        });
+    }
     let verified = state
         .passwords
         .verify(current.clone(), Some(member.row.password_hash.clone()))
         .await?;
     let mut errors = Vec::new();
-    if !verified.matches {
+    if verified.matches {
+        let email = member.row.email.clone();
+        state
+            .db
+            .write(move |conn| Ok(repo::clear_login_failures(conn, &email)?))
+            .await?;
+    } else {
+        let event = staff_event(
+            AuditAction::AuthLoginFailed,
+            json!({"reason": "wrong_current_password"}),
+        );
+        audit::record_alone(state, ctx, event).await?;
         errors.push(FieldError::new(
             "/current_password",
             "wrong",
@@ -433,7 +456,6 @@ pub async fn change_password(
         return Err(AppError::Validation(errors));
     }
     let hash = state.passwords.hash(new).await?;
-    let now = stored_now(state.clock.as_ref());
     let instant = state.clock.now();
     let ctx = ctx.clone();
     let (member, refresh) = state

@@ -37,16 +37,42 @@ pub fn email_blocked_for(
     Ok(Some(seconds as u64))
 }
 
-pub fn record_failure(
+/// Whether a password check may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// It may; it already counts as a failure until a success clears the e-mail's failures.
+    Counted,
+    /// Five failures stand: `Retry-After` seconds.
+    Blocked(u64),
+}
+
+/// Decides whether a password check for `email` may run and, when it may, records it as a
+/// failure before the check runs. Deciding and recording happen in the caller's transaction,
+/// serialised per e-mail (PostgreSQL: a transaction-scoped advisory lock; SQLite: the single
+/// writer), so attempts in flight count against each other: 30 parallel wrong passwords give at
+/// most 5 checks, not 30.
+pub fn claim_attempt(
     conn: &mut AnyConnection,
     email: &str,
     now: NaiveDateTime,
-) -> QueryResult<()> {
-    // Failures older than the window no longer count: drop them as new ones arrive.
+) -> QueryResult<Attempt> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7316))")
+            .bind::<diesel::sql_types::Text, _>(email)
+            .execute(pg)?;
+    }
+    if let Some(wait) = email_blocked_for(conn, email, now)? {
+        return Ok(Attempt::Blocked(wait));
+    }
+    record_failure(conn, email, now)?;
+    Ok(Attempt::Counted)
+}
+
+fn record_failure(conn: &mut AnyConnection, email: &str, now: NaiveDateTime) -> QueryResult<()> {
+    // Failures older than the window no longer count, for any e-mail: the table holds at most
+    // the last 15 minutes of failures, however many addresses are sprayed at it.
     diesel::delete(
-        login_failures::table
-            .filter(login_failures::email_key.eq(email))
-            .filter(login_failures::failed_at.le(now - failure_window())),
+        login_failures::table.filter(login_failures::failed_at.le(now - failure_window())),
     )
     .execute(conn)?;
     diesel::insert_into(login_failures::table)

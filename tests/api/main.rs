@@ -13,6 +13,7 @@ mod consents;
 mod conventions;
 mod database;
 mod dictionaries;
+mod hardening;
 mod lifecycle;
 mod notes;
 mod operations;

@@ -1,0 +1,2 @@
+DROP TRIGGER audit_events_no_truncate ON audit_events;
+DROP INDEX login_failures_at_idx;

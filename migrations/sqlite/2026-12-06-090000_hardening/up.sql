@@ -1,0 +1,3 @@
+-- Throttle rows past their 15-minute window are pruned on every failure, for every e-mail.
+-- (SQLite has no TRUNCATE; DELETE is refused by the append-only triggers.)
+CREATE INDEX login_failures_at_idx ON login_failures (failed_at);
