@@ -42,6 +42,10 @@ enum Command {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Print the audit chain's head (`seq` and hash) as JSON. Keep it outside the database (a
+    /// ticket, a printout, another system): `GET /api/v1/audit-events/verify?expected_seq=…&
+    /// expected_hash=…` later proves the chain still contains it unchanged.
+    AuditHead,
 }
 
 /// Exit code for invalid configuration (one line on stderr names the variable).
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Migrate => with_state(|state| migrate(&state).map(|_| ())),
+        Command::AuditHead => with_state(|state| audit_head(&state)),
         Command::Serve => with_state(serve),
         Command::CreateAdmin {
             email, full_name, ..
@@ -131,6 +136,19 @@ fn migrate(state: &AppState) -> Result<Vec<String>, String> {
         "database is up to date"
     );
     Ok(applied)
+}
+
+fn audit_head(state: &AppState) -> Result<(), String> {
+    let mut conn = db::establish(&state.config.database)
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let head = reintegra::audit::head(&mut conn).map_err(|e| {
+        format!("cannot read the audit chain's head (is the database migrated?): {e}")
+    })?;
+    println!(
+        "{}",
+        serde_json::json!({"seq": head.seq, "hash": head.hash})
+    );
+    Ok(())
 }
 
 fn create_admin(state: &AppState, email: &str, full_name: &str) -> Result<(), String> {

@@ -10,7 +10,7 @@ pub mod model;
 pub mod routes;
 
 pub use chain::{canonical_json, chain_hash, GENESIS_HASH};
-pub use model::{Actor, AuditAction, AuditOutcome, NewEvent, StoredEvent, Verification};
+pub use model::{Actor, Anchor, AuditAction, AuditOutcome, NewEvent, StoredEvent, Verification};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::prelude::*;
@@ -84,17 +84,34 @@ pub async fn record_alone(
         .await
 }
 
-/// Recomputes the whole chain: every `seq` in order from 1, every `prev_hash` equal to the
-/// previous event's hash, every hash equal to the hash of the stored content, and the head
-/// pointing at the last event (so cutting events off the end is caught too).
-pub fn verify(conn: &mut AnyConnection) -> QueryResult<Verification> {
+/// The chain's head: the last event's `seq` and hash (`0` and the genesis hash when empty).
+pub fn head(conn: &mut AnyConnection) -> QueryResult<Anchor> {
+    let (seq, hash): (i64, String) = audit_chain_head::table
+        .filter(audit_chain_head::id.eq(1))
+        .select((audit_chain_head::seq, audit_chain_head::hash))
+        .first(conn)?;
+    Ok(Anchor { seq, hash })
+}
+
+/// Recomputes the chain up to the head as read first: every `seq` in order from 1, every
+/// `prev_hash` equal to the previous event's hash, every hash equal to the hash of the stored
+/// content, and the head's hash equal to its event's (so cutting events off the end is caught).
+/// Events are appended in the same transaction that moves the head, so every event up to a head
+/// that was read is committed and immutable: appends running meanwhile cannot make the answer
+/// `false`. `anchor`, a head recorded outside the database earlier (`reintegra audit-head`), must
+/// still be in the chain with the same hash: a chain rewritten wholesale, or rolled back past the
+/// anchor, fails there.
+pub fn verify(conn: &mut AnyConnection, anchor: Option<&Anchor>) -> QueryResult<Verification> {
     const BATCH: i64 = 1000;
+    let head = head(conn)?;
     let mut checked: i64 = 0;
     let mut prev_hash = GENESIS_HASH.to_owned();
     let mut last_seq: i64 = 0;
+    let mut anchor_found = false;
     loop {
         let rows: Vec<model::EventRow> = audit_events::table
             .filter(audit_events::seq.gt(last_seq))
+            .filter(audit_events::seq.le(head.seq))
             .order(audit_events::seq.asc())
             .limit(BATCH)
             .load(conn)?;
@@ -103,33 +120,47 @@ pub fn verify(conn: &mut AnyConnection) -> QueryResult<Verification> {
         }
         for row in rows {
             let seq = row.seq;
-            let broken = match StoredEvent::from_row(row) {
+            let intact = match StoredEvent::from_row(row) {
                 Ok(event) => {
-                    let intact = event.seq == last_seq + 1
+                    let linked = event.seq == last_seq + 1
                         && event.prev_hash == prev_hash
                         && event.hash == chain_hash(&event.prev_hash, &canonical_json(&event));
                     prev_hash = event.hash;
-                    !intact
+                    linked && anchor.is_none_or(|a| a.seq != seq || a.hash == prev_hash)
                 }
-                Err(_) => true,
+                Err(_) => false,
             };
-            if broken {
-                return Ok(Verification::broken_at(checked, (last_seq + 1).min(seq)));
+            if !intact {
+                return Ok(Verification::broken_at(
+                    checked,
+                    (last_seq + 1).min(seq),
+                    &head,
+                ));
             }
+            anchor_found |= anchor.is_some_and(|a| a.seq == seq);
             last_seq = seq;
             checked += 1;
         }
     }
-    let (head_seq, head_hash): (i64, String) = audit_chain_head::table
-        .filter(audit_chain_head::id.eq(1))
-        .select((audit_chain_head::seq, audit_chain_head::hash))
-        .first(conn)?;
-    if head_seq != last_seq || head_hash != prev_hash {
-        return Ok(Verification::broken_at(checked, last_seq + 1));
+    if head.seq != last_seq || head.hash != prev_hash {
+        return Ok(Verification::broken_at(checked, last_seq + 1, &head));
+    }
+    if let Some(a) = anchor {
+        // The empty chain's genesis anchor (seq 0) holds trivially.
+        let held = anchor_found || (a.seq == 0 && a.hash == GENESIS_HASH);
+        if !held {
+            return Ok(Verification::broken_at(
+                checked,
+                a.seq.min(last_seq + 1),
+                &head,
+            ));
+        }
     }
     Ok(Verification {
         ok: true,
         checked,
         first_broken_seq: None,
+        head_seq: head.seq,
+        head_hash: head.hash,
     })
 }

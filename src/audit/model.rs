@@ -266,16 +266,30 @@ pub struct Verification {
     pub ok: bool,
     /// Events checked and found intact before the first broken one.
     pub checked: i64,
-    /// The first `seq` whose stored content, link or position does not verify.
+    /// The first `seq` whose stored content, link or position does not verify (or the anchor's,
+    /// when an expected head no longer matches).
     pub first_broken_seq: Option<i64>,
+    /// The head the verification ran up to: record it outside the database and pass it back as
+    /// `expected_seq`/`expected_hash` later to anchor the chain.
+    pub head_seq: i64,
+    pub head_hash: String,
 }
 
 impl Verification {
-    pub fn broken_at(checked: i64, seq: i64) -> Self {
+    pub fn broken_at(checked: i64, seq: i64, head: &Anchor) -> Self {
         Verification {
             ok: false,
             checked,
             first_broken_seq: Some(seq),
+            head_seq: head.seq,
+            head_hash: head.hash.clone(),
         }
     }
+}
+
+/// A point of the chain recorded outside the database: an event's `seq` and hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Anchor {
+    pub seq: i64,
+    pub hash: String,
 }

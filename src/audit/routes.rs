@@ -13,7 +13,8 @@ use crate::auth::CurrentStaff;
 use crate::db::schema::audit_events;
 use crate::db::AnyConnection;
 use crate::http::{
-    csv, AppError, PageParams, PageRequest, Paginated, Problem, QueryParams, RequestContext,
+    csv, AppError, FieldError, PageParams, PageRequest, Paginated, Problem, QueryParams,
+    RequestContext,
 };
 use crate::policy::{Action, Scope};
 use crate::state::AppState;
@@ -204,13 +205,20 @@ async fn list(
     Ok(HttpResponse::Ok().json(Paginated::new(events, page, total)))
 }
 
-/// Recomputes the SHA-256 chain over every event.
+/// Recomputes the SHA-256 chain up to its current head. With `expected_seq` and
+/// `expected_hash` (a head recorded earlier outside the database, e.g. by `reintegra audit-head`),
+/// that event must still be in the chain with that hash.
 #[utoipa::path(
     operation_id = "verify_audit_chain",
     tag = "audit",
     security(("bearer" = [])),
+    params(
+        ("expected_seq" = Option<i64>, Query, description = "An anchored head's `seq` (with `expected_hash`)"),
+        ("expected_hash" = Option<String>, Query, description = "An anchored head's hash (64 hex digits)"),
+    ),
     responses(
         (status = 200, description = "The verification", body = Verification),
+        (status = 400, description = "An unknown parameter, or only one half of the anchor", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only admins and auditors verify the chain", body = Problem, content_type = "application/problem+json"),
     )
@@ -220,8 +228,36 @@ async fn verify(
     state: web::Data<AppState>,
     ctx: RequestContext,
     caller: CurrentStaff,
+    mut params: QueryParams,
 ) -> Result<HttpResponse, AppError> {
     caller.require(&state, &ctx, Action::AuditVerify).await?;
-    let verification = state.db.read(|conn| Ok(super::verify(conn)?)).await?;
+    let seq = params.get_with("expected_seq", |raw| match raw.parse::<i64>() {
+        Ok(n) if n >= 0 => Ok(n),
+        _ => Err("expected a whole number ≥ 0".into()),
+    });
+    let hash = params.get_with("expected_hash", |raw| {
+        let hex = raw.len() == 64 && raw.bytes().all(|b| b.is_ascii_hexdigit());
+        if hex {
+            Ok(raw.to_ascii_lowercase())
+        } else {
+            Err("expected 64 hexadecimal digits".to_owned())
+        }
+    });
+    params.finish()?;
+    let anchor = match (seq, hash) {
+        (Some(seq), Some(hash)) => Some(super::Anchor { seq, hash }),
+        (None, None) => None,
+        _ => {
+            return Err(AppError::BadQuery(vec![FieldError::new(
+                "expected_hash",
+                "required",
+                "expected_seq and expected_hash go together",
+            )]))
+        }
+    };
+    let verification = state
+        .db
+        .read(move |conn| Ok(super::verify(conn, anchor.as_ref())?))
+        .await?;
     Ok(HttpResponse::Ok().json(verification))
 }

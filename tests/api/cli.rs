@@ -273,3 +273,24 @@ fn create_admin_bootstraps_an_installation_and_resets_an_existing_account() {
         assert!(stderr.contains(complaint), "{stderr}");
     }
 }
+
+/// `audit-head` prints the chain's head for an operator to keep outside the database.
+#[test]
+fn audit_head_prints_the_chains_head_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = command(dir.path()).arg("audit-head").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let head: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(head["seq"], 0);
+    assert_eq!(head["hash"], reintegra::audit::GENESIS_HASH);
+}

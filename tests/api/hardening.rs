@@ -123,3 +123,89 @@ async fn the_audit_log_cannot_be_truncated() {
         before
     );
 }
+
+/// Verification reads the head first and checks the chain up to it, so events appended by other
+/// requests meanwhile never make it report a broken chain.
+#[actix_web::test]
+async fn verification_during_audited_traffic_is_always_ok() {
+    let app = TestApp::spawn().await;
+    let worker = app.user(&[Role::SocialWorker]).await;
+    let auditor = app.user(&[Role::Auditor]).await;
+    let id = app
+        .register_participant(&worker, crate::common::participant_body(1))
+        .await;
+    let path = format!("/api/v1/participants/{id}");
+    for _round in 0..5 {
+        let reads = (0..40).map(|_| app.get_as(&worker, &path));
+        let checks = (0..10).map(|_| app.get_as(&auditor, "/api/v1/audit-events/verify"));
+        let (reads, checks) = futures::join!(
+            futures::future::join_all(reads),
+            futures::future::join_all(checks)
+        );
+        assert!(reads.iter().all(|r| r.status == 200));
+        for check in checks {
+            assert_eq!(check.json()["ok"], true, "{}", check.text());
+        }
+    }
+}
+
+/// A head recorded outside the database anchors the chain: rolling the log back past it (deleting
+/// the tail and moving the head back) verifies on its own, but not against the anchor.
+#[actix_web::test]
+async fn an_anchored_head_catches_a_rolled_back_chain() {
+    let app = TestApp::spawn().await;
+    let auditor = app.user(&[Role::Auditor]).await;
+    for _ in 0..3 {
+        app.user(&[Role::Manager]).await;
+    }
+    let anchor = app
+        .get_as(&auditor, "/api/v1/audit-events/verify")
+        .await
+        .json();
+    let (seq, hash) = (
+        anchor["head_seq"].as_i64().unwrap(),
+        anchor["head_hash"].as_str().unwrap().to_owned(),
+    );
+    assert!(seq >= 4, "{anchor}");
+    let anchored = format!("/api/v1/audit-events/verify?expected_seq={seq}&expected_hash={hash}");
+    assert_eq!(app.get_as(&auditor, &anchored).await.json()["ok"], true);
+
+    // Roll back: drop every event from `seq - 1` on and point the head at the one before.
+    let keep = seq - 2;
+    let kept_hash: String = {
+        use diesel::prelude::*;
+        use reintegra::db::schema::audit_events;
+        audit_events::table
+            .find(keep)
+            .select(audit_events::hash)
+            .first(&mut app.conn())
+            .unwrap()
+    };
+    let disable = match backend() {
+        Backend::Postgres => "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update;",
+        Backend::Sqlite => "DROP TRIGGER audit_events_no_delete;",
+    };
+    app.conn()
+        .batch_execute(&format!(
+            "{disable} DELETE FROM audit_events WHERE seq > {keep}; \
+             UPDATE audit_chain_head SET seq = {keep}, hash = '{kept_hash}' WHERE id = 1;"
+        ))
+        .unwrap();
+    let mut conn = app.conn();
+    assert!(
+        reintegra::audit::verify(&mut conn, None).unwrap().ok,
+        "consistent on its own"
+    );
+    let anchor = reintegra::audit::Anchor { seq, hash };
+    let v = reintegra::audit::verify(&mut conn, Some(&anchor)).unwrap();
+    assert!(!v.ok);
+    assert_eq!(v.first_broken_seq, Some(keep + 1));
+
+    // Half an anchor is a bad query.
+    app.get_as(
+        &auditor,
+        &format!("/api/v1/audit-events/verify?expected_seq={seq}"),
+    )
+    .await
+    .problem(400, "malformed-request");
+}
