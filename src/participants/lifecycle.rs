@@ -79,7 +79,8 @@ pub async fn replace_risk_groups(
         .write(move |conn| {
             let id = access.participant_id;
             // Decided again inside the transaction: a team change since the first check counts.
-            super::access::check(conn, &caller, crate::policy::Action::ParticipantUpdate, &id)?;
+            super::access::check(conn, &caller, crate::policy::Action::ParticipantUpdate, &id)?
+                .writable()?;
             let held: Vec<String> = repo::risk_groups_of(conn, &id)?
                 .into_iter()
                 .map(|g| g.code)
@@ -384,7 +385,8 @@ pub async fn replace_care_team(
         .write(move |conn| {
             let id = access.participant_id;
             // Decided again inside the transaction: a team change since the first check counts.
-            super::access::check(conn, &caller, crate::policy::Action::CareTeamAssign, &id)?;
+            super::access::check(conn, &caller, crate::policy::Action::CareTeamAssign, &id)?
+                .writable()?;
             let on: Vec<String> = repo::care_team_of(conn, &id)?
                 .into_iter()
                 .map(|m| m.staff_id)
@@ -477,8 +479,11 @@ pub async fn reassign_caseload(
                             .execute(conn)?;
                     }
                 }
-                let version = repo::version_of(conn, pid)?.unwrap_or(0);
-                repo::bump_version(conn, pid, version, now)?;
+                if repo::increment_version(conn, pid, now)? != 1 {
+                    return Err(AppError::Internal(format!(
+                        "participant {pid} of a care team has no row"
+                    )));
+                }
             }
             // Audit rows last: the chain lock is taken after every participant row.
             for (pid, _) in &memberships {

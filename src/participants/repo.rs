@@ -160,6 +160,21 @@ pub fn bump_version(
     .execute(conn)
 }
 
+/// Bumps the version whatever it is (a change made without the client's ETag, such as a caseload
+/// reassignment): the increment happens in the database, so concurrent writers cannot lose one.
+pub fn increment_version(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: chrono::NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(participants::table.filter(participants::id.eq(id)))
+        .set((
+            participants::version.eq(participants::version + 1),
+            participants::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
 /// Moves the participant from one of `from` to `to` (bumping its version) as one conditional
 /// update, so two concurrent transitions cannot both pass a status check made earlier; answers
 /// whether it moved.

@@ -114,12 +114,11 @@ pub fn check_risk_groups(
     errors: &mut FieldErrors,
     pointer: &str,
 ) -> Result<(), AppError> {
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (i, e) in entries.iter().enumerate() {
-        if seen.contains(&e.code.as_str()) {
+        if !seen.insert(e.code.as_str()) {
             errors.push(format!("{pointer}/{i}/code"), "duplicate", "listed twice");
         }
-        seen.push(&e.code);
         let held = already_held.contains(&e.code);
         if !held && !crate::dictionaries::repo::active_risk_group_exists(conn, &e.code)? {
             errors.push(
@@ -142,16 +141,15 @@ pub fn check_care_team(
     errors: &mut FieldErrors,
     pointer: &str,
 ) -> Result<(), AppError> {
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (i, m) in team.iter().enumerate() {
-        if seen.contains(&m.staff_id.as_str()) {
+        if !seen.insert(m.staff_id.as_str()) {
             errors.push(
                 format!("{pointer}/{i}/staff_id"),
                 "duplicate",
                 "listed twice",
             );
         }
-        seen.push(&m.staff_id);
         if already_on.contains(&m.staff_id) {
             continue;
         }

@@ -10,6 +10,7 @@ use validator::{Validate, ValidationError};
 use crate::db::schema::{follow_ups, programmes};
 use crate::http::rules::{date, not_future, rule_at, valid, FreeText, Label, Patch, RequestBody};
 use crate::participants::model::closed_enum;
+use crate::policy::View;
 
 closed_enum!(
     /// The per-person basis: a social contract with the OPS (KIS) or an IPZS (CIS).
@@ -94,8 +95,13 @@ pub struct Programme {
     pub version: i64,
 }
 
-impl From<ProgrammeRow> for Programme {
-    fn from(row: ProgrammeRow) -> Programme {
+impl Programme {
+    /// The programme as `view` shows it: auditors (who read programmes as evidence) get the
+    /// dates, basis and reasons, not the staff's free-text notes (`extension_reason`,
+    /// `exit_note`; api.md §13.3). `basis_reference` (the contract's number) is evidence and
+    /// stays.
+    pub fn from_row(row: ProgrammeRow, view: View) -> Programme {
+        let notes = view == View::Full;
         Programme {
             status: if row.exit_date.is_some() {
                 ProgrammeStatus::Closed
@@ -110,9 +116,9 @@ impl From<ProgrammeRow> for Programme {
             planned_months: row.planned_months,
             planned_end_date: row.planned_end_date,
             basis_reference: row.basis_reference,
-            extension_reason: row.extension_reason,
+            extension_reason: row.extension_reason.filter(|_| notes),
             exit_date: row.exit_date,
-            exit_note: row.exit_note,
+            exit_note: row.exit_note.filter(|_| notes),
             version: row.version,
         }
     }
@@ -152,8 +158,9 @@ pub struct FollowUp {
     pub version: i64,
 }
 
-impl From<FollowUpRow> for FollowUp {
-    fn from(row: FollowUpRow) -> FollowUp {
+impl FollowUp {
+    /// The follow-up as `view` shows it: the contact's `note` only in the full view.
+    pub fn from_row(row: FollowUpRow, view: View) -> FollowUp {
         FollowUp {
             status: FollowUpStatus::parse(&row.status).unwrap_or(FollowUpStatus::Due),
             result: row.result.as_deref().and_then(FollowUpResult::parse),
@@ -163,7 +170,7 @@ impl From<FollowUpRow> for FollowUp {
             months_after_exit: row.months_after_exit,
             due_on: row.due_on,
             contacted_on: row.contacted_on,
-            note: row.note,
+            note: row.note.filter(|_| view == View::Full),
             version: row.version,
         }
     }

@@ -14,7 +14,7 @@ use crate::http::{
     QueryParams, RawJson, RequestContext,
 };
 use crate::participants::access;
-use crate::policy::Action;
+use crate::policy::{Action, View};
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -28,7 +28,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 /// A page loader for one participant's sub-collection.
-type Loader<T> = fn(&mut AnyConnection, &str, PageRequest) -> Result<(Vec<T>, i64), AppError>;
+type Loader<T> = fn(&mut AnyConnection, &str, PageRequest, View) -> Result<(Vec<T>, i64), AppError>;
 
 /// The steps every participant sub-collection list shares: authorization on the participant,
 /// the page parameters (nothing else), one page in the envelope.
@@ -50,8 +50,11 @@ async fn page_of<T: Serialize + Send + 'static>(
     .await?;
     let page = params.page();
     params.finish()?;
-    let id = access.participant_id;
-    let (items, total) = state.db.read(move |conn| load(conn, &id, page)).await?;
+    let (id, view) = (access.participant_id, access.view);
+    let (items, total) = state
+        .db
+        .read(move |conn| load(conn, &id, page, view))
+        .await?;
     Ok(HttpResponse::Ok().json(Paginated::new(items, page, total)))
 }
 
@@ -151,7 +154,7 @@ async fn read(
     id: web::Path<uuid::Uuid>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
-    service::authorize_owned(
+    let access = service::authorize_owned(
         &state,
         &ctx,
         &caller,
@@ -160,7 +163,7 @@ async fn read(
         &id,
     )
     .await?;
-    let p = service::read(&state, id).await?;
+    let p = service::read(&state, id, access.view).await?;
     Ok(ok_with_etag(p.version, &p))
 }
 

@@ -15,7 +15,7 @@ use crate::http::{cas_outcome, stored_now, AppError, PageRequest, RequestContext
 use crate::participants::access::{self, CaseAccess};
 use crate::participants::model::Status;
 use crate::participants::repo as participants;
-use crate::policy::Action;
+use crate::policy::{Action, View};
 use crate::settings::model::UnitKind;
 use crate::settings::service as settings;
 use crate::state::AppState;
@@ -130,6 +130,8 @@ pub async fn start(
         .db
         .write(move |conn| {
             let participant_id = access.participant_id;
+            // Decided again inside the transaction: a team change since the first check counts.
+            access::check(conn, &caller, Action::ProgrammeManage, &participant_id)?.writable()?;
             let participant =
                 participants::find(conn, &participant_id)?.ok_or(AppError::NotFound)?;
             if repo::has_open(conn, &participant_id)? {
@@ -225,7 +227,7 @@ pub async fn start(
                 .changed(["start_date", "planned_months", "planned_end_date", "basis"])
                 .details(json!({"planned_months": months, "basis": body.basis.as_str()})),
             )?;
-            Ok(Programme::from(row))
+            Ok(Programme::from_row(row, View::Full))
         })
         .await
 }
@@ -238,9 +240,11 @@ pub fn list(
     conn: &mut AnyConnection,
     participant_id: &str,
     page: PageRequest,
+    view: View,
 ) -> Result<(Vec<Programme>, i64), AppError> {
     let (rows, total) = repo::list(conn, participant_id, page)?;
-    Ok((rows.into_iter().map(Programme::from).collect(), total))
+    let items = rows.into_iter().map(|r| Programme::from_row(r, view));
+    Ok((items.collect(), total))
 }
 
 /// One page of the participant's follow-ups, by due date.
@@ -248,17 +252,19 @@ pub fn list_follow_ups(
     conn: &mut AnyConnection,
     participant_id: &str,
     page: PageRequest,
+    view: View,
 ) -> Result<(Vec<FollowUp>, i64), AppError> {
     let (rows, total) = repo::list_follow_ups(conn, participant_id, page)?;
-    Ok((rows.into_iter().map(FollowUp::from).collect(), total))
+    let items = rows.into_iter().map(|r| FollowUp::from_row(r, view));
+    Ok((items.collect(), total))
 }
 
-pub async fn read(state: &AppState, id: String) -> Result<Programme, AppError> {
+pub async fn read(state: &AppState, id: String, view: View) -> Result<Programme, AppError> {
     state
         .db
         .read(move |conn| {
             repo::find(conn, &id)?
-                .map(Programme::from)
+                .map(|r| Programme::from_row(r, view))
                 .ok_or(AppError::NotFound)
         })
         .await
@@ -315,6 +321,8 @@ pub async fn extend(
         .db
         .write(move |conn| {
             let row = open_programme(conn, &id, Some(expected))?;
+            access::check(conn, &caller, Action::ProgrammeManage, &row.participant_id)?
+                .writable()?;
             let unit = settings::current(conn)?;
             let mut errors = FieldErrors::new();
             let latest_end = dates::planned_end_date(row.start_date, cap_months(unit.unit_kind));
@@ -358,7 +366,7 @@ pub async fn extend(
                 })),
             )?;
             repo::find(conn, &id)?
-                .map(Programme::from)
+                .map(|r| Programme::from_row(r, View::Full))
                 .ok_or(AppError::NotFound)
         })
         .await
@@ -420,6 +428,8 @@ pub async fn exit(
         .db
         .write(move |conn| {
             let row = open_programme(conn, &id, expected)?;
+            access::check(conn, &caller, Action::ProgrammeManage, &row.participant_id)?
+                .writable()?;
             let mut errors = FieldErrors::new();
             if body.exit_date < row.start_date {
                 errors.push(
@@ -479,7 +489,7 @@ pub async fn exit(
                 .details(json!({"follow_ups": follow_ups.len()})),
             )?;
             repo::find(conn, &id)?
-                .map(Programme::from)
+                .map(|r| Programme::from_row(r, View::Full))
                 .ok_or(AppError::NotFound)
         })
         .await
@@ -507,6 +517,7 @@ pub async fn record_contact(
         .db
         .write(move |conn| {
             let row = repo::find_follow_up(conn, &id)?.ok_or(AppError::NotFound)?;
+            access::check(conn, &caller, Action::FollowUpWrite, &row.participant_id)?.writable()?;
             if row.version != expected {
                 return Err(AppError::PreconditionFailed {
                     current_version: row.version,
@@ -581,7 +592,7 @@ pub async fn record_contact(
                 .changed(changed),
             )?;
             repo::find_follow_up(conn, &id)?
-                .map(FollowUp::from)
+                .map(|r| FollowUp::from_row(r, View::Full))
                 .ok_or(AppError::NotFound)
         })
         .await

@@ -209,3 +209,40 @@ async fn an_anchored_head_catches_a_rolled_back_chain() {
     .await
     .problem(400, "malformed-request");
 }
+
+/// A caseload reassignment bumps each participant's version in the database (`version + 1`), so
+/// it cannot lose a bump to an edit that commits between its read and its write.
+#[actix_web::test]
+async fn a_reassignment_racing_with_edits_loses_no_version_bump() {
+    let app = TestApp::spawn().await;
+    let manager = app.user(&[Role::Manager]).await;
+    let leaving = app.user(&[Role::Counsellor]).await;
+    let successor = app.user(&[Role::Counsellor]).await;
+    let id = app
+        .register_participant(&leaving, crate::common::participant_body(41))
+        .await;
+    let edits = (1..=8).map(|v| {
+        app.call_as(
+            &manager,
+            TestRequest::patch()
+                .uri(&format!("/api/v1/participants/{id}"))
+                .insert_header(("if-match", format!("\"{v}\"")))
+                .set_json(json!({"phone": format!("+48 600 100 20{v}")})),
+        )
+    });
+    let reassign = app.call_as(
+        &manager,
+        TestRequest::post()
+            .uri(&format!("/api/v1/staff/{}/reassign-caseload", leaving.id))
+            .set_json(json!({"to_staff_id": successor.id})),
+    );
+    let (edits, reassigned) = futures::join!(futures::future::join_all(edits), reassign);
+    assert_eq!(reassigned.status, 200, "{}", reassigned.text());
+    let applied = edits.iter().filter(|r| r.status == 200).count() as i64;
+    assert!(edits.iter().all(|r| r.status == 200 || r.status == 412));
+    let version = count(
+        &mut app.conn(),
+        &format!("SELECT version AS n FROM participants WHERE id = '{id}'"),
+    );
+    assert_eq!(version, 1 + applied + 1);
+}

@@ -554,3 +554,54 @@ async fn two_concurrent_decisions_on_one_referral_cannot_both_win() {
         crate::common::count(&mut app.conn(), "SELECT COUNT(*) AS n FROM qualifications");
     assert_eq!(decisions, 1, "the loser's decision row rolled back");
 }
+
+/// A body names at most 20 risk groups and 30 care-team members (422 `count` at the list), so
+/// the checks behind them stay bounded.
+#[actix_web::test]
+async fn lists_in_bodies_are_bounded() {
+    let app = TestApp::spawn().await;
+    let worker = app.user(&[Role::SocialWorker]).await;
+    let mut body = crate::common::participant_body(31);
+    body["risk_groups"] = json!((0..21)
+        .map(|i| json!({"code": format!("group_{i}"), "evidence": "x"}))
+        .collect::<Vec<_>>());
+    body["care_team"] = json!((0..31)
+        .map(|_| json!({"staff_id": uuid::Uuid::new_v4()}))
+        .collect::<Vec<_>>());
+    let res = app
+        .call_as(
+            &worker,
+            TestRequest::post()
+                .uri("/api/v1/participants")
+                .set_json(body),
+        )
+        .await;
+    res.problem(422, "validation");
+    assert_eq!(
+        res.field_errors(),
+        vec![
+            ("/care_team".to_string(), "count".to_string()),
+            ("/risk_groups".to_string(), "count".to_string())
+        ]
+    );
+
+    let id = app
+        .register_participant(&worker, crate::common::participant_body(32))
+        .await;
+    let res = app
+        .call_as(
+            &worker,
+            TestRequest::put()
+                .uri(&format!("/api/v1/participants/{id}/care-team"))
+                .insert_header(("if-match", "\"1\""))
+                .set_json(json!((0..31)
+                    .map(|_| json!({"staff_id": uuid::Uuid::new_v4()}))
+                    .collect::<Vec<_>>())),
+        )
+        .await;
+    res.problem(422, "validation");
+    assert_eq!(
+        res.field_errors(),
+        vec![("/".to_string(), "count".to_string())]
+    );
+}

@@ -1222,3 +1222,156 @@ async fn a_start_with_the_same_idempotency_key_is_replayed() {
     assert_eq!(second.json()["id"], first.json()["id"]);
     assert_eq!(open_programmes(&app, &id), 1);
 }
+
+/// Auditors read programmes as evidence: dates, basis (with the contract's reference) and
+/// reasons, but not the staff's free-text notes on extensions, exits and follow-up contacts
+/// (api.md §13.3); the care team sees them.
+#[actix_web::test]
+async fn auditors_see_programme_evidence_but_not_the_staff_notes() {
+    let app = TestApp::spawn().await;
+    let lead = app.user(&[Role::SocialWorker]).await;
+    let auditor = app.user(&[Role::Auditor]).await;
+    let id = qualified(&app, &lead, 21).await;
+    let p = started(&app, &lead, &id).await;
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let res = extend(
+        &app,
+        &lead,
+        &pid,
+        Some("\"1\""),
+        json!({"planned_end_date": "2027-06-30", "extension_reason": "Therapy for alcohol dependence continues"}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = exit(
+        &app,
+        &lead,
+        &pid,
+        None,
+        json!({"exit_date": "2026-03-02", "exit_reason": "other", "exit_note": "Moved to a shelter in Gdańsk"}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let first = follow_ups(&app, &lead, &id).await["items"][0].clone();
+    let res = record(
+        &app,
+        &lead,
+        first["id"].as_str().unwrap(),
+        Some("\"1\""),
+        json!({"contacted_on": "2026-03-02", "result": "unreachable", "note": "Phone number disconnected"}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+
+    let one = format!("/api/v1/programmes/{pid}");
+    let all = format!("/api/v1/participants/{id}/programmes");
+    let seen_by = |user| {
+        let (one, all) = (one.clone(), all.clone());
+        let app = &app;
+        async move {
+            let single = app.get_as(user, &one).await.json();
+            let listed = app.get_as(user, &all).await.json()["items"][0].clone();
+            assert_eq!(single, listed);
+            single
+        }
+    };
+    let audited = seen_by(&auditor).await;
+    assert_eq!(audited["extension_reason"], Value::Null);
+    assert_eq!(audited["exit_note"], Value::Null);
+    assert_eq!(audited["exit_reason"], "other");
+    assert_eq!(audited["basis_reference"], "KS/12/2026");
+    assert_eq!(audited["planned_end_date"], "2027-06-30");
+    let full = seen_by(&lead).await;
+    assert_eq!(full["exit_note"], "Moved to a shelter in Gdańsk");
+    assert_eq!(
+        full["extension_reason"],
+        "Therapy for alcohol dependence continues"
+    );
+
+    let audited = follow_ups(&app, &auditor, &id).await["items"][0].clone();
+    assert_eq!(audited["result"], "unreachable");
+    assert_eq!(audited["note"], Value::Null);
+    let full = follow_ups(&app, &lead, &id).await["items"][0].clone();
+    assert_eq!(full["note"], "Phone number disconnected");
+}
+
+/// Programme, follow-up, risk-group and care-team writes refuse an anonymised participant (409
+/// `participant_anonymised`), decided inside the write's transaction.
+#[actix_web::test]
+async fn an_anonymised_participants_case_cannot_be_changed() {
+    let app = TestApp::spawn().await;
+    let lead = app.user(&[Role::SocialWorker]).await;
+    // One participant in a programme, one exited with follow-ups; both then anonymised.
+    let open_id = qualified(&app, &lead, 22).await;
+    let open = started(&app, &lead, &open_id).await;
+    let (id, first) = exited(&app, &lead, 23).await;
+    for participant in [&open_id, &id] {
+        use reintegra::db::schema::participants;
+        diesel::update(participants::table.find(participant))
+            .set(participants::status.eq("anonymised"))
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    let anonymised = |res: TestResponse| {
+        assert_eq!(
+            res.problem(409, "conflict")["code"],
+            "participant_anonymised"
+        )
+    };
+    anonymised(
+        record(
+            &app,
+            &lead,
+            first["id"].as_str().unwrap(),
+            Some("\"1\""),
+            json!({"contacted_on": "2026-03-02", "result": "unreachable"}),
+        )
+        .await,
+    );
+    let pid = open["id"].as_str().unwrap();
+    anonymised(
+        extend(
+            &app,
+            &lead,
+            pid,
+            Some("\"1\""),
+            json!({"planned_end_date": "2027-06-30", "extension_reason": "x"}),
+        )
+        .await,
+    );
+    anonymised(
+        exit(
+            &app,
+            &lead,
+            pid,
+            None,
+            json!({"exit_date": "2026-03-02", "exit_reason": "completed"}),
+        )
+        .await,
+    );
+    let version = participant(&app, &lead, &id).await["version"].clone();
+    let put = |path: &str, body: Value| {
+        TestRequest::put()
+            .uri(&format!("/api/v1/participants/{id}/{path}"))
+            .insert_header(("if-match", format!("\"{version}\"")))
+            .set_json(body)
+    };
+    anonymised(
+        app.call_as(
+            &lead,
+            put(
+                "risk-groups",
+                json!([{"code": "homeless", "evidence": "MOPS certificate"}]),
+            ),
+        )
+        .await,
+    );
+    anonymised(
+        app.call_as(
+            &lead,
+            put("care-team", json!([{"staff_id": lead.id, "lead": true}])),
+        )
+        .await,
+    );
+    assert_eq!(open_programmes(&app, &open_id), 1, "nothing changed");
+}
