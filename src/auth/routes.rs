@@ -8,9 +8,10 @@ use validator::Validate;
 
 use super::current::{Authenticated, CurrentStaff};
 use super::service::{self, Me, TokenPair};
-use crate::http::rules::RequestBody;
+use crate::http::rules::{valid, RequestBody};
 use crate::http::{AppError, JsonBody, Problem, RequestContext};
 use crate::policy::{self, Action};
+use crate::staff::model::Password;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -74,8 +75,8 @@ impl RequestBody for RefreshRequest {
 pub struct PasswordChangeWire {
     #[validate(required, length(max = 1024, code = "too_long"))]
     current_password: Option<String>,
-    #[validate(required)]
-    new_password: Option<String>,
+    #[validate(required, custom(function = "valid"))]
+    new_password: Option<Password>,
 }
 
 #[derive(ToSchema)]
@@ -90,7 +91,7 @@ impl RequestBody for PasswordChangeRequest {
     fn from_wire(w: PasswordChangeWire) -> Option<Self> {
         Some(PasswordChangeRequest {
             current_password: w.current_password?,
-            new_password: w.new_password?,
+            new_password: w.new_password?.0,
         })
     }
 }

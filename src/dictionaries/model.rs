@@ -8,7 +8,9 @@ use validator::{Validate, ValidationError};
 
 use crate::audit::AuditAction;
 use crate::db::schema::{activity_types, risk_groups};
-use crate::http::rules::{rule, valid, wire_is_body, FreeText, Label, Patch, RequestBody, Rule};
+use crate::http::rules::{
+    forbid_null, rule, valid, wire_is_body, FreeText, Label, Patch, RequestBody, Rule,
+};
 use crate::policy::Action;
 
 /// What one kind of dictionary entry declares; the shared steps in `service` and `routes` read it.
@@ -282,8 +284,10 @@ pub struct RiskGroupChanges {
     #[serde(default)]
     #[validate(custom(function = "valid"))]
     code: Option<Code>,
+    #[serde(default, deserialize_with = "forbid_null")]
     #[validate(custom(function = "valid"))]
     pub label_en: Option<Label>,
+    #[serde(default, deserialize_with = "forbid_null")]
     #[validate(custom(function = "valid"))]
     pub label_pl: Option<Label>,
     #[serde(default)]
@@ -292,7 +296,9 @@ pub struct RiskGroupChanges {
     #[serde(default)]
     #[validate(custom(function = "valid"))]
     pub evidence_hint: Patch<FreeText>,
+    #[serde(default, deserialize_with = "forbid_null")]
     pub statutory: Option<bool>,
+    #[serde(default, deserialize_with = "forbid_null")]
     pub active: Option<bool>,
 }
 
@@ -570,12 +576,17 @@ pub struct ActivityTypeChanges {
     #[serde(default)]
     #[validate(custom(function = "valid"))]
     code: Option<Code>,
+    #[serde(default, deserialize_with = "forbid_null")]
     #[validate(custom(function = "valid"))]
     pub label_en: Option<Label>,
+    #[serde(default, deserialize_with = "forbid_null")]
     #[validate(custom(function = "valid"))]
     pub label_pl: Option<Label>,
+    #[serde(default, deserialize_with = "forbid_null")]
     pub area: Option<Area>,
+    #[serde(default, deserialize_with = "forbid_null")]
     pub category: Option<Category>,
+    #[serde(default, deserialize_with = "forbid_null")]
     pub active: Option<bool>,
 }
 

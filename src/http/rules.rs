@@ -12,7 +12,7 @@
 //! Rules that need stored data run later, in the services (a second 422; see ARCHITECTURE.md).
 
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 
 use chrono::NaiveDate;
@@ -58,21 +58,18 @@ pub fn read_body<T: RequestBody>(body: &Value, today: NaiveDate) -> Result<T, Ap
     }
     let shape = read_shape::<T::Wire>(body);
     let mut errors = shape.errors.clone();
-    let shape_failed = !errors.is_empty();
     if let Some(wire) = &shape.wire {
-        if let Err(found) = with_today(today, || wire.validate()) {
+        let checked = with_context(today, shape.taken.clone(), || wire.validate());
+        if let Err(found) = checked {
             let mut rule_errors = Vec::new();
             flatten(&found, "", &mut rule_errors);
             for e in &mut rule_errors {
                 e.error.field = shape.original_pointer(&e.error.field);
             }
-            // A value taken out for its shape must not also be reported as missing; rules across
-            // fields are only meaningful once every field has its JSON type.
+            // A value taken out for its shape must not also be reported as missing or miscounted.
             rule_errors.retain(|e| {
-                let moot = shape_failed && e.cross_field;
-                let taken_out = shape.taken.iter().any(|t| covers(t, &e.error.field))
-                    || shape.dropped_from(&e.error.field);
-                !moot && !taken_out
+                let taken_out = shape.taken.iter().any(|t| covers(t, &e.error.field));
+                !taken_out && !shape.dropped_from(&e.error.field)
             });
             errors.extend(rule_errors.into_iter().map(|e| e.error));
         }
@@ -373,10 +370,9 @@ pub fn fault<E: serde::de::Error>(code: &'static str, message: impl std::fmt::Di
     E::custom(format!("[{code}] {message}"))
 }
 
-/// One rule failure with its pointer; `cross_field` for struct-level (`schema`) rules.
+/// One rule failure with its pointer.
 struct RuleError {
     error: FieldError,
-    cross_field: bool,
 }
 
 /// Walks `validator`'s nested errors into JSON Pointers under `prefix`. Struct-level errors
@@ -412,7 +408,6 @@ fn flatten(errors: &ValidationErrors, prefix: &str, out: &mut Vec<RuleError>) {
                             e.code.to_string(),
                             message_of(e),
                         ),
-                        cross_field,
                     });
                 }
             }
@@ -491,20 +486,33 @@ fn pointer_order(a: &str, b: &str) -> Ordering {
 thread_local! {
     /// The unit's calendar date while a body is being validated. `validator` passes a context
     /// only to the outermost struct (nested structs are validated without it), so the rules of
-    /// dates deep in a body read today from here; [`with_today`] scopes it to one validation.
+    /// dates deep in a body read today from here; [`with_context`] scopes it to one validation.
     static TODAY: Cell<Option<NaiveDate>> = const { Cell::new(None) };
+    /// The pointers of the values the shape step took out of the body being validated.
+    static TAKEN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` with `today` visible to [`not_future`] and [`today`].
-pub fn with_today<R>(today: NaiveDate, f: impl FnOnce() -> R) -> R {
-    struct Reset(Option<NaiveDate>);
+/// Runs `f` with `today` visible to [`not_future`] and [`today`], and `taken` to [`taken_out`].
+pub fn with_context<R>(today: NaiveDate, taken: Vec<String>, f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<NaiveDate>, Vec<String>);
     impl Drop for Reset {
         fn drop(&mut self) {
             TODAY.with(|t| t.set(self.0));
+            TAKEN.with(|t| *t.borrow_mut() = std::mem::take(&mut self.1));
         }
     }
-    let _reset = Reset(TODAY.with(|t| t.replace(Some(today))));
+    let _reset = Reset(
+        TODAY.with(|t| t.replace(Some(today))),
+        TAKEN.with(|t| t.replace(taken)),
+    );
     f()
+}
+
+/// True when the value at `pointer` was sent but had the wrong JSON type (so the wire holds
+/// `None` for it). A rule that fires on an *absent* field ("`id_document` is required when there
+/// is no PESEL") asks this first: a PESEL sent as a number is wrong, not missing.
+pub fn taken_out(pointer: &str) -> bool {
+    TAKEN.with(|t| t.borrow().iter().any(|p| p == pointer))
 }
 
 /// Today's date during a validation (`None` outside one).
@@ -956,8 +964,8 @@ mod tests {
     fn not_future_reads_the_scoped_date() {
         let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
         let tomorrow = day.succ_opt().unwrap();
-        assert!(with_today(day, || not_future(&tomorrow)).is_err());
-        assert!(with_today(day, || not_future(&day)).is_ok());
+        assert!(with_context(day, Vec::new(), || not_future(&tomorrow)).is_err());
+        assert!(with_context(day, Vec::new(), || not_future(&day)).is_ok());
         assert_eq!(today(), None, "the date does not outlive the validation");
     }
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
 use crate::db::schema::case_notes;
-use crate::http::rules::{rule_at, valid, FreeText, RequestBody};
+use crate::http::rules::{rule_at, taken_out, valid, FreeText, RequestBody};
 use crate::participants::model::closed_enum;
 
 closed_enum!(
@@ -109,7 +109,8 @@ pub struct NewNoteWire {
 }
 
 fn confidentiality_unless_correction(w: &NewNoteWire) -> Result<(), ValidationError> {
-    if w.confidentiality.is_none() && w.corrects_note_id.is_none() {
+    let correction = w.corrects_note_id.is_some() || taken_out("/corrects_note_id");
+    if w.confidentiality.is_none() && !correction {
         return Err(rule_at(
             "confidentiality",
             "required",

@@ -185,6 +185,8 @@ pub struct NewProgrammeWire {
     #[serde(default, deserialize_with = "date::opt")]
     #[validate(required, custom(function = "not_future"))]
     start_date: Option<NaiveDate>,
+    // dates::MIN_MONTHS..=MAX_MONTHS (as i64, so that -1 is out of range rather than a type error).
+    #[validate(range(min = 1, max = 36))]
     planned_months: Option<i64>,
     #[validate(required)]
     basis: Option<Basis>,
@@ -194,8 +196,8 @@ pub struct NewProgrammeWire {
 
 pub struct NewProgramme {
     pub start_date: NaiveDate,
-    /// `None`: the unit's `programme_months`.
-    pub planned_months: Option<i64>,
+    /// 1–36; `None`: the unit's `programme_months`.
+    pub planned_months: Option<u32>,
     pub basis: Basis,
     pub basis_reference: Option<Label>,
 }
@@ -205,7 +207,10 @@ impl RequestBody for NewProgramme {
     fn from_wire(w: NewProgrammeWire) -> Option<Self> {
         Some(NewProgramme {
             start_date: w.start_date?,
-            planned_months: w.planned_months,
+            planned_months: match w.planned_months {
+                Some(m) => Some(u32::try_from(m).ok()?),
+                None => None,
+            },
             basis: w.basis?,
             basis_reference: w.basis_reference,
         })

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde_json::json;
 
-use super::dates::{self, CIS_MAX_MONTHS, MAX_MONTHS, MIN_MONTHS};
+use super::dates::{self, CIS_MAX_MONTHS, MAX_MONTHS};
 use super::model::*;
 use super::repo::{self, ContactUpdate};
 use crate::audit::{self, AuditAction, AuditOutcome, NewEvent};
@@ -157,25 +157,14 @@ pub async fn start(
                     );
                 }
             }
-            let months = body
-                .planned_months
-                .unwrap_or(i64::from(unit.programme_months));
-            let months = match u32::try_from(months) {
-                Ok(m) if (MIN_MONTHS..=MAX_MONTHS).contains(&m) => {
-                    if m > cap_months(unit.unit_kind) {
-                        too_long(&mut errors, "/planned_months", unit.unit_kind);
-                    }
-                    m
-                }
-                _ => {
-                    errors.push(
-                        "/planned_months",
-                        "range",
-                        format!("must be from {MIN_MONTHS} to {MAX_MONTHS}"),
-                    );
-                    MIN_MONTHS
-                }
+            // 1–36 is a rule of the body; the unit's own cap needs its settings.
+            let months = match body.planned_months {
+                Some(m) => m,
+                None => u32::try_from(unit.programme_months).map_err(AppError::internal)?,
             };
+            if months > cap_months(unit.unit_kind) {
+                too_long(&mut errors, "/planned_months", unit.unit_kind);
+            }
             errors.fail_on()?;
             let planned_end_date =
                 dates::planned_end_date(body.start_date, months).ok_or_else(|| {

@@ -21,3 +21,4 @@ mod participants;
 mod programmes;
 mod settings;
 mod staff;
+mod validation;
