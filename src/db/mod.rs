@@ -184,9 +184,22 @@ impl Db {
         T: Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || db.write_blocking(f))
-            .await
-            .map_err(AppError::from)?
+        // A request sent with an Idempotency-Key marks its claim in the same transaction as its
+        // work, so a retry can tell that the work committed (see `http::idempotency`).
+        let claim = crate::http::idempotency::active_claim();
+        // Only the mark's presence matters; the wall clock is good enough for its value.
+        let now = chrono::Utc::now().naive_utc();
+        actix_web::web::block(move || {
+            db.write_blocking(|conn| {
+                let value = f(conn)?;
+                if let Some(claim) = &claim {
+                    crate::http::idempotency::mark_committed(conn, claim, now)?;
+                }
+                Ok(value)
+            })
+        })
+        .await
+        .map_err(AppError::from)?
     }
 
     /// The synchronous form of [`Db::write`], for the CLI and for code already off the async workers.

@@ -131,6 +131,7 @@ diesel::table! {
         location -> Nullable<Text>,
         etag -> Nullable<Text>,
         created_at -> Timestamp,
+        committed_at -> Nullable<Timestamp>,
     }
 }
 

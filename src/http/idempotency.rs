@@ -6,6 +6,13 @@
 //! reply again with `Idempotency-Replayed: true`; a different request with a used key gets 422;
 //! a duplicate that arrives while the first is still running gets 409. Failed requests (4xx, 5xx)
 //! release the key so a corrected retry can use it.
+//!
+//! The reply is stored after the handler's transaction committed, so two things keep a retry
+//! from ever writing a second record: the handler's own write marks the claim `committed_at` in
+//! its transaction (through [`mark_committed`], which `Db::write` calls while a claim is active
+//! on the task), and the handler and the storing of its reply run as a task of their own, which
+//! a client that hangs up does not cancel. A claim that committed but whose reply could not be
+//! stored answers 409 `idempotency_reply_lost` instead of running again.
 
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -36,6 +43,34 @@ fn retention() -> Duration {
 /// A claim left by a request that never finished (the process stopped) is taken over after this.
 fn abandoned_after() -> Duration {
     Duration::minutes(5)
+}
+
+/// The claim a request runs under, as the handler's writes see it.
+#[derive(Debug, Clone)]
+pub struct ActiveClaim {
+    staff_id: String,
+    key: String,
+}
+
+tokio::task_local! {
+    static ACTIVE: ActiveClaim;
+}
+
+/// The claim of the request running on this task, if it carries an `Idempotency-Key`.
+pub fn active_claim() -> Option<ActiveClaim> {
+    ACTIVE.try_with(Clone::clone).ok()
+}
+
+/// Marks the claim's work as committed, inside the transaction of that work.
+pub fn mark_committed(
+    conn: &mut AnyConnection,
+    claim: &ActiveClaim,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(keys::table.find((&claim.staff_id, &claim.key)))
+        .set(keys::committed_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
 }
 
 fn applies(req: &ServiceRequest) -> bool {
@@ -70,8 +105,9 @@ pub async fn idempotency(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
+            // The scheme is case-insensitive (RFC 7235), as in the route's own token check.
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
         })
         .and_then(|t| verify_access(&state.jwt_secret, t.trim(), state.clock.now()).ok())
         .map(|claims| (claims.sub, claims.ver));
@@ -120,6 +156,11 @@ pub async fn idempotency(
             "idempotency_in_progress",
             "A request with this Idempotency-Key is still being processed; retry shortly.",
         ))),
+        Ok(Begin::ReplyLost) => Ok(req.error_response(AppError::conflict(
+            "idempotency_reply_lost",
+            "The request with this Idempotency-Key was carried out, but its reply could not be \
+             stored; read the resource rather than repeating the request.",
+        ))),
         Ok(Begin::Mismatch) => Ok(
             req.error_response(AppError::Validation(vec![FieldError::new(
                 "Idempotency-Key",
@@ -128,8 +169,18 @@ pub async fn idempotency(
             )])),
         ),
         Ok(Begin::Proceed) => {
-            let res = next.call(req).await?.map_into_boxed_body();
-            finish(&state, request, res).await
+            let active = ActiveClaim {
+                staff_id: request.staff_id.clone(),
+                key: request.key.clone(),
+            };
+            // A task of its own: a client that hangs up must not stop the reply being stored.
+            let run = ACTIVE.scope(active, async move {
+                let res = next.call(req).await?.map_into_boxed_body();
+                Ok::<_, actix_web::Error>(finish(&state, request, res).await)
+            });
+            actix_web::rt::spawn(run)
+                .await
+                .map_err(|_| AppError::Internal("the request's task failed".into()))?
         }
     }
 }
@@ -193,6 +244,8 @@ enum Begin {
     Proceed,
     Replay(StoredReply),
     InProgress,
+    /// The work committed; its reply was never stored.
+    ReplyLost,
     Mismatch,
 }
 
@@ -205,6 +258,7 @@ type StoredRow = (
     Option<String>,
     Option<String>,
     NaiveDateTime,
+    Option<NaiveDateTime>,
 );
 
 fn begin(conn: &mut AnyConnection, claim: &Claim, now: NaiveDateTime) -> Result<Begin, AppError> {
@@ -220,10 +274,13 @@ fn begin(conn: &mut AnyConnection, claim: &Claim, now: NaiveDateTime) -> Result<
             keys::location,
             keys::etag,
             keys::created_at,
+            keys::committed_at,
         ))
         .first(conn)
         .optional()?;
-    if let Some((method, path, hash, status, body, location, etag, created_at)) = existing {
+    if let Some((method, path, hash, status, body, location, etag, created_at, committed)) =
+        existing
+    {
         if method != claim.method || path != claim.path || hash != claim.hash {
             return Ok(Begin::Mismatch);
         }
@@ -237,6 +294,7 @@ fn begin(conn: &mut AnyConnection, claim: &Claim, now: NaiveDateTime) -> Result<
                 }));
             }
             _ if created_at > now - abandoned_after() => return Ok(Begin::InProgress),
+            _ if committed.is_some() => return Ok(Begin::ReplyLost),
             _ => {
                 release(conn, claim)?;
             }
@@ -261,26 +319,31 @@ fn release(conn: &mut AnyConnection, claim: &Claim) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// Stores a successful reply under the key, or releases the key after a failure.
+/// Stores a successful reply under the key, or releases the key after a failure. The client gets
+/// the handler's answer either way: a reply that cannot be stored is logged, and the claim's
+/// `committed_at` then keeps a retry from running the request again.
 async fn finish(
     state: &AppState,
     claim: Claim,
     res: ServiceResponse<BoxBody>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+) -> ServiceResponse<BoxBody> {
     let status = res.status();
     if !status.is_success() {
-        state
-            .db
-            .write(move |conn| Ok(release(conn, &claim)?))
-            .await
-            .map_err(actix_web::Error::from)?;
-        return Ok(res);
+        let released = state.db.write(move |conn| Ok(release(conn, &claim)?)).await;
+        if let Err(e) = released {
+            tracing::warn!(error = %e, "could not release an idempotency key");
+        }
+        return res;
     }
     let (req, res) = res.into_parts();
     let (head, body) = res.into_parts();
-    let bytes = to_bytes(body)
-        .await
-        .map_err(|_| AppError::Internal("could not read the response body".into()))?;
+    let bytes = match to_bytes(body).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let error = AppError::Internal("could not read the response body".into());
+            return ServiceResponse::new(req, HttpResponse::from_error(error));
+        }
+    };
     let header_text = |name: header::HeaderName| {
         head.headers()
             .get(name)
@@ -290,7 +353,7 @@ async fn finish(
     let location = header_text(header::LOCATION);
     let etag = header_text(header::ETAG);
     let stored_body = String::from_utf8_lossy(&bytes).into_owned();
-    state
+    let stored = state
         .db
         .write(move |conn| {
             diesel::update(keys::table.find((&claim.staff_id, &claim.key)))
@@ -303,12 +366,11 @@ async fn finish(
                 .execute(conn)?;
             Ok(())
         })
-        .await
-        .map_err(actix_web::Error::from)?;
-    Ok(ServiceResponse::new(
-        req,
-        head.set_body(BoxBody::new(bytes)),
-    ))
+        .await;
+    if let Err(e) = stored {
+        tracing::warn!(error = %e, "could not store an idempotent reply; a retry will get 409");
+    }
+    ServiceResponse::new(req, head.set_body(BoxBody::new(bytes)))
 }
 
 #[cfg(test)]

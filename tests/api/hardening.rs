@@ -246,3 +246,82 @@ async fn a_reassignment_racing_with_edits_loses_no_version_bump() {
     );
     assert_eq!(version, 1 + applied + 1);
 }
+
+fn consents(app: &TestApp) -> i64 {
+    count(&mut app.conn(), "SELECT COUNT(*) AS n FROM consents")
+}
+
+fn record_consent(participant: &str, key: &str) -> TestRequest {
+    TestRequest::post()
+        .uri(&format!("/api/v1/participants/{participant}/consents"))
+        .insert_header(("idempotency-key", key.to_owned()))
+        .set_json(crate::consents::consent_body("image", "2026-03-01"))
+}
+
+/// An idempotent POST's work marks its claim in its own transaction. When its reply then cannot
+/// be stored, the client still gets the handler's answer (with the envelope), and a retry gets
+/// 409 — while the first may still be finishing, `idempotency_in_progress`; after that
+/// `idempotency_reply_lost` — never a second record.
+#[actix_web::test]
+async fn a_lost_idempotent_reply_never_leads_to_a_second_record() {
+    let app = TestApp::spawn().await;
+    let worker = app.user(&[Role::SocialWorker]).await;
+    let id = app
+        .register_participant(&worker, crate::common::participant_body(61))
+        .await;
+    let (refuse, allow) = match backend() {
+        Backend::Postgres => (
+            "CREATE FUNCTION refuse_reply() RETURNS trigger AS $$ BEGIN \
+             RAISE EXCEPTION 'the reply store is down'; END; $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_reply BEFORE UPDATE OF status ON idempotency_keys \
+             FOR EACH ROW EXECUTE FUNCTION refuse_reply();",
+            "DROP TRIGGER refuse_reply ON idempotency_keys;",
+        ),
+        Backend::Sqlite => (
+            "CREATE TRIGGER refuse_reply BEFORE UPDATE OF status ON idempotency_keys \
+             BEGIN SELECT RAISE(ABORT, 'the reply store is down'); END;",
+            "DROP TRIGGER refuse_reply;",
+        ),
+    };
+    app.conn().batch_execute(refuse).unwrap();
+    let first = app.call_as(&worker, record_consent(&id, "consent-1")).await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    assert!(first.header("x-request-id").is_some());
+    app.conn().batch_execute(allow).unwrap();
+
+    let soon = app.call_as(&worker, record_consent(&id, "consent-1")).await;
+    assert_eq!(
+        soon.problem(409, "conflict")["code"],
+        "idempotency_in_progress"
+    );
+    app.clock.advance(Duration::minutes(6));
+    let later = app.call_as(&worker, record_consent(&id, "consent-1")).await;
+    assert_eq!(
+        later.problem(409, "conflict")["code"],
+        "idempotency_reply_lost"
+    );
+    assert_eq!(consents(&app), 1);
+}
+
+/// The `Bearer` scheme is case-insensitive for idempotency as for the token check, so a client
+/// writing `BEARER` still gets its replay rather than a second record.
+#[actix_web::test]
+async fn idempotency_recognises_the_bearer_scheme_in_any_case() {
+    let app = TestApp::spawn().await;
+    let worker = app.user(&[Role::SocialWorker]).await;
+    let id = app
+        .register_participant(&worker, crate::common::participant_body(62))
+        .await;
+    let send = || {
+        app.call(
+            record_consent(&id, "consent-2")
+                .insert_header(("authorization", format!("BEARER {}", worker.token))),
+        )
+    };
+    let first = send().await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    let again = send().await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("idempotency-replayed"), Some("true"));
+    assert_eq!(consents(&app), 1);
+}

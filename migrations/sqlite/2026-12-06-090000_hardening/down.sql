@@ -1,1 +1,2 @@
+ALTER TABLE idempotency_keys DROP COLUMN committed_at;
 DROP INDEX login_failures_at_idx;
