@@ -22,7 +22,13 @@ Errors are RFC 9457 `application/problem+json` documents (schema `Problem`); the
 forbidden (403), password-change-required (403), not-found (404), method-not-allowed (405), \
 not-acceptable (406), conflict (409), precondition-failed (412), payload-too-large (413), \
 unsupported-media-type (415), validation (422), precondition-required (428), rate-limited (429), \
-internal (500) and unavailable (503). Every response carries `X-Request-Id`.",
+internal (500) and unavailable (503). Every response carries `X-Request-Id`. \
+Every POST under /api/v1 except /auth/* takes an `Idempotency-Key` header (1–64 printable \
+characters, kept 24 hours per staff member): the same request again gets the stored reply with \
+`Idempotency-Replayed: true`; a different request with a used key gets 422; a retry while the \
+first is still running gets 409 `idempotency_in_progress`; a retry of a request that was carried \
+out but whose reply could not be stored gets 409 `idempotency_reply_lost` (read the resource \
+instead) — a retry never creates a second record.",
         license(name = "AGPL-3.0-or-later")
     ),
     components(schemas(Problem, FieldError, AuditAction, AuditOutcome, Action, Role)),
