@@ -7,6 +7,7 @@
 pub mod migrations;
 pub mod schema;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -62,11 +63,45 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = 
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    /// Shared with [`Db`]: bumped whenever a connection is found dead (see [`Db::conn`]).
+    losses: Arc<AtomicU64>,
 }
 
 impl ConnectionManager {
     pub fn new(url: DatabaseUrl) -> Self {
-        ConnectionManager { url }
+        ConnectionManager {
+            url,
+            losses: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+/// A pooled connection with what the pool needs to know about it beyond the connection itself.
+pub struct Conn {
+    inner: AnyConnection,
+    /// The count of losses this connection was last known to have survived.
+    checked: u64,
+    /// Found dead: the pool discards it on return.
+    dead: bool,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.inner
+    }
+}
+
+impl Conn {
+    /// One round trip: does the server still answer on this connection?
+    fn answers(&mut self) -> bool {
+        self.inner.batch_execute("SELECT 1").is_ok()
     }
 }
 
@@ -88,26 +123,34 @@ pub fn establish(url: &DatabaseUrl) -> Result<AnyConnection, r2d2::Error> {
 }
 
 impl ManageConnection for ConnectionManager {
-    type Connection = AnyConnection;
+    type Connection = Conn;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
-        establish(&self.url)
+    fn connect(&self) -> Result<Conn, r2d2::Error> {
+        Ok(Conn {
+            inner: establish(&self.url)?,
+            checked: self.losses.load(Ordering::Acquire),
+            dead: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
+        conn.inner
+            .batch_execute("SELECT 1")
             .map_err(r2d2::Error::QueryError)
     }
 
-    /// A connection returned in the middle of a transaction (a panic inside a closure) must not
-    /// be reused: its next user would run inside someone else's transaction.
-    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
-        !matches!(
-            <AnyConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+    /// A connection found dead is dropped. So is one returned in the middle of a transaction (a
+    /// panic inside a closure): its next user would run inside someone else's transaction.
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        conn.dead
+            || !matches!(
+                <AnyConnection as Connection>::TransactionManager::transaction_manager_status_mut(
+                    &mut conn.inner
+                )
                 .transaction_depth(),
-            Ok(None)
-        )
+                Ok(None)
+            )
     }
 }
 
@@ -122,6 +165,11 @@ pub struct Db {
     /// SQLite allows one writer at a time. Taking turns here, before a connection is borrowed,
     /// means no request ever waits inside SQLite and runs out its busy timeout.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// How many times a connection was found dead (the server restarted, an administrator ended
+    /// its sessions). Every pooled connection that has not been checked since the last loss is
+    /// checked before use, so one lost connection costs one failed request, not one per pooled
+    /// connection until their maximum lifetime.
+    losses: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -132,17 +180,20 @@ impl Db {
             DatabaseUrl::Postgres(_) => Backend::Postgres,
             DatabaseUrl::Sqlite(_) => Backend::Sqlite,
         };
+        let manager = ConnectionManager::new(url.clone());
+        let losses = manager.losses.clone();
         let pool = Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .idle_timeout(Some(Duration::from_secs(300)))
             .test_on_check_out(false)
-            .build_unchecked(ConnectionManager::new(url.clone()));
+            .build_unchecked(manager);
         Db {
             pool,
             backend,
             write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            losses,
         }
     }
 
@@ -154,11 +205,38 @@ impl Db {
         &self.pool
     }
 
+    /// A pooled connection. After a connection was found dead, the others are checked once
+    /// before use (one round trip each) and the dead ones dropped.
     pub fn conn(&self) -> Result<DbConn, AppError> {
-        self.pool.get().map_err(|e| {
-            tracing::warn!(error = %e, "no database connection available");
-            AppError::Unavailable("the database is not available".into())
-        })
+        let losses = self.losses.load(Ordering::Acquire);
+        for _ in 0..=self.pool.max_size() {
+            let mut conn = self.pool.get().map_err(|e| {
+                tracing::warn!(error = %e, "no database connection available");
+                AppError::Unavailable("the database is not available".into())
+            })?;
+            if conn.checked >= losses || conn.answers() {
+                conn.checked = losses;
+                return Ok(conn);
+            }
+            conn.dead = true;
+        }
+        Err(AppError::Unavailable(
+            "the database is not available".into(),
+        ))
+    }
+
+    /// After a failure that may be the connection's: checks it, and when it is dead has the pool
+    /// drop it and every other connection checked before its next use.
+    fn after_failure(&self, conn: &mut DbConn, error: &AppError) {
+        let suspicious = matches!(error, AppError::Unavailable(_) | AppError::Internal(_));
+        if suspicious && !conn.answers() {
+            conn.dead = true;
+            let n = self.losses.fetch_add(1, Ordering::AcqRel) + 1;
+            tracing::warn!(
+                losses = n,
+                "a database connection was lost; checking the others"
+            );
+        }
     }
 
     /// Runs `f` on a pooled connection on the blocking pool, outside any transaction.
@@ -170,7 +248,11 @@ impl Db {
         let db = self.clone();
         actix_web::web::block(move || {
             let mut conn = db.conn()?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            if let Err(e) = &result {
+                db.after_failure(&mut conn, e);
+            }
+            result
         })
         .await
         .map_err(AppError::from)?
@@ -190,16 +272,29 @@ impl Db {
         // Only the mark's presence matters; the wall clock is good enough for its value.
         let now = chrono::Utc::now().naive_utc();
         actix_web::web::block(move || {
-            db.write_blocking(|conn| {
+            let _turn = db.write_turn();
+            let mut conn = db.conn()?;
+            let result = write_transaction(&mut conn, |conn| {
                 let value = f(conn)?;
                 if let Some(claim) = &claim {
                     crate::http::idempotency::mark_committed(conn, claim, now)?;
                 }
                 Ok(value)
-            })
+            });
+            if let Err(e) = &result {
+                db.after_failure(&mut conn, e);
+            }
+            result
         })
         .await
         .map_err(AppError::from)?
+    }
+
+    /// On SQLite, the turn of the one writer (held until dropped); nothing on PostgreSQL.
+    fn write_turn(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        self.write_lock
+            .as_ref()
+            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     /// The synchronous form of [`Db::write`], for the CLI and for code already off the async workers.
@@ -208,10 +303,7 @@ impl Db {
         F: FnOnce(&mut AnyConnection) -> Result<T, E>,
         E: From<diesel::result::Error> + From<AppError>,
     {
-        let _turn = self
-            .write_lock
-            .as_ref()
-            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let _turn = self.write_turn();
         let mut conn = self.conn()?;
         write_transaction(&mut conn, f)
     }

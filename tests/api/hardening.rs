@@ -325,3 +325,40 @@ async fn idempotency_recognises_the_bearer_scheme_in_any_case() {
     assert_eq!(again.header("idempotency-replayed"), Some("true"));
     assert_eq!(consents(&app), 1);
 }
+
+/// After the database ends the service's sessions (a restart, an administrator), the first
+/// request that meets a dead connection fails with 503 and every request after it succeeds: the
+/// other pooled connections are checked before use instead of failing until their lifetime ends.
+/// (PostgreSQL only: an SQLite connection is a file handle that cannot be ended from outside.)
+#[actix_web::test]
+async fn connections_ended_by_the_database_cost_at_most_one_request() {
+    if backend() != Backend::Postgres {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let worker = app.user(&[Role::SocialWorker]).await;
+    let id = app
+        .register_participant(&worker, crate::common::participant_body(71))
+        .await;
+    let path = format!("/api/v1/participants/{id}");
+    // Open several pooled connections.
+    let warm = futures::future::join_all((0..16).map(|_| app.get_as(&worker, &path))).await;
+    assert!(warm.iter().all(|r| r.status == 200));
+    app.conn()
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(app.get_as(&worker, &path).await.status.as_u16());
+    }
+    let failed = statuses.iter().filter(|s| **s != 200).count();
+    assert!(failed <= 1, "{statuses:?}");
+    assert!(statuses[1..].iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "{statuses:?}"
+    );
+}
