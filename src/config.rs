@@ -131,6 +131,7 @@ pub struct Config {
     pub argon2: Argon2Params,
     pub trusted_proxies: Vec<IpAddr>,
     pub login_per_address_per_minute: u32,
+    pub unauthenticated_per_address_per_minute: u32,
 }
 
 /// A configuration error: the variable at fault and what is wrong with its value.
@@ -223,6 +224,11 @@ pub const VARIABLES: &[Variable] = &[
         meaning: "login attempts one client address may make per minute (1–10000)",
     },
     Variable {
+        name: "REINTEGRA_UNAUTHENTICATED_PER_ADDRESS_PER_MINUTE",
+        default: "120",
+        meaning: "requests without a valid token one client address may make per minute before 429 (10–100000); the first 10 each minute are audited one by one, the rest counted",
+    },
+    Variable {
         name: "RUST_LOG",
         default: "info",
         meaning: "log filter (tracing EnvFilter syntax)",
@@ -296,6 +302,12 @@ impl Config {
         };
         let login_per_address_per_minute =
             number("REINTEGRA_LOGIN_PER_ADDRESS_PER_MINUTE", 30, 1, 10_000)?;
+        let unauthenticated_per_address_per_minute = number(
+            "REINTEGRA_UNAUTHENTICATED_PER_ADDRESS_PER_MINUTE",
+            120,
+            10,
+            100_000,
+        )?;
 
         let cors_origins = match get("REINTEGRA_CORS_ORIGINS") {
             None => Vec::new(),
@@ -342,6 +354,7 @@ impl Config {
             argon2,
             trusted_proxies,
             login_per_address_per_minute,
+            unauthenticated_per_address_per_minute,
         })
     }
 }

@@ -28,7 +28,9 @@ characters, kept 24 hours per staff member): the same request again gets the sto
 `Idempotency-Replayed: true`; a different request with a used key gets 422; a retry while the \
 first is still running gets 409 `idempotency_in_progress`; a retry of a request that was carried \
 out but whose reply could not be stored gets 409 `idempotency_reply_lost` (read the resource \
-instead) — a retry never creates a second record.",
+instead) — a retry never creates a second record. \
+A client address that sends more requests without a valid access token than the unit allows per \
+minute gets 429 with `Retry-After` on any route instead of 401.",
         license(name = "AGPL-3.0-or-later")
     ),
     components(schemas(Problem, FieldError, AuditAction, AuditOutcome, Action, Role)),

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::auth::password::Passwords;
-use crate::auth::throttle::AddressLimiter;
+use crate::auth::throttle::{AddressLimiter, RejectionLimiter};
 use crate::clock::Clock;
 use crate::config::{Config, JwtSecret, SecretSource};
 use crate::db::Db;
@@ -21,6 +21,7 @@ pub struct AppState {
     pub jwt_secret: JwtSecret,
     pub passwords: Arc<Passwords>,
     pub login_limiter: Arc<AddressLimiter>,
+    pub rejections: Arc<RejectionLimiter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,9 +43,13 @@ impl AppState {
         let db = Db::new(&config.database, config.db_pool_size);
         let passwords = Passwords::new(config.argon2).map_err(StartupError::Argon2)?;
         let login_limiter = Arc::new(AddressLimiter::new(config.login_per_address_per_minute));
+        let rejections = Arc::new(RejectionLimiter::new(
+            config.unauthenticated_per_address_per_minute,
+        ));
         Ok(AppState {
             passwords,
             login_limiter,
+            rejections,
             config: Arc::new(config),
             db,
             clock,

@@ -8,6 +8,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use chrono::NaiveDate;
 use serde_json::json;
 
+use super::throttle::RejectionVerdict;
 use super::token::verify_access;
 use crate::audit::{self, Actor, AuditAction, AuditOutcome, NewEvent};
 use crate::http::{AppError, RequestContext};
@@ -125,9 +126,25 @@ async fn authenticate(req: &HttpRequest, gated: bool) -> Result<CurrentStaff, Ap
         let ctx = ctx.clone();
         let route = route.clone();
         async move {
+            let unrecorded_before = match state.rejections.note(ctx.ip, state.clock.now()) {
+                RejectionVerdict::Throttle(wait) => {
+                    return AppError::RateLimited {
+                        retry_after_secs: wait,
+                    }
+                }
+                RejectionVerdict::Count => {
+                    return AppError::Unauthorized("A valid access token is required.".into())
+                }
+                RejectionVerdict::Record { unrecorded_before } => unrecorded_before,
+            };
+            let mut details = json!({"reason": reason, "route": route});
+            if unrecorded_before > 0 {
+                // Rejections from this address since the last recorded one, counted only.
+                details["unrecorded_before"] = json!(unrecorded_before);
+            }
             let mut event =
                 NewEvent::new(AuditAction::AuthTokenRejected, AuditOutcome::Denied, None)
-                    .details(json!({"reason": reason, "route": route}));
+                    .details(details);
             if let Some(id) = staff_id {
                 event = event.entity("staff", id);
             }

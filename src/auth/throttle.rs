@@ -124,6 +124,82 @@ impl AddressLimiter {
     }
 }
 
+/// How many rejected tokens one client address has recorded one by one per minute; the rest
+/// are counted and reported with the next recorded one.
+pub const REJECTIONS_RECORDED_PER_MINUTE: u32 = 10;
+
+/// What to do with a request whose token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionVerdict {
+    /// Record it in the audit log, with the count of rejections from this address that were
+    /// not recorded one by one since the last recorded one.
+    Record { unrecorded_before: u32 },
+    /// Answer 401 without an audit event of its own (counted for the next recorded one).
+    Count,
+    /// Too many from this address: 429 for this many seconds.
+    Throttle(u64),
+}
+
+/// Bounds what requests without a valid token cost: an anonymous flood neither grows the audit
+/// log (and takes the chain's head) without limit nor gets unlimited answers. Every rejection
+/// stays accounted for: those not recorded one by one are counted in the next recorded event.
+pub struct RejectionLimiter {
+    answered_per_minute: u32,
+    seen: Mutex<HashMap<IpAddr, RejectionWindow>>,
+}
+
+struct RejectionWindow {
+    started: DateTime<Utc>,
+    count: u32,
+    unrecorded: u32,
+}
+
+impl RejectionLimiter {
+    pub fn new(answered_per_minute: u32) -> Self {
+        RejectionLimiter {
+            answered_per_minute,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one rejection from `ip` (requests with no known address are always recorded).
+    pub fn note(&self, ip: Option<IpAddr>, now: DateTime<Utc>) -> RejectionVerdict {
+        let Some(ip) = ip else {
+            return RejectionVerdict::Record {
+                unrecorded_before: 0,
+            };
+        };
+        let window = Duration::minutes(1);
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 10_000 {
+            // Bounded memory under a spray of addresses: forget the quiet ones with nothing owed.
+            seen.retain(|_, w| now - w.started < window || w.unrecorded > 0);
+        }
+        let w = seen.entry(ip).or_insert(RejectionWindow {
+            started: now,
+            count: 0,
+            unrecorded: 0,
+        });
+        if now - w.started >= window {
+            w.started = now;
+            w.count = 0;
+        }
+        w.count += 1;
+        if w.count > self.answered_per_minute {
+            w.unrecorded += 1;
+            let wait = (w.started + window - now).num_seconds().max(1);
+            return RejectionVerdict::Throttle(wait as u64);
+        }
+        if w.count > REJECTIONS_RECORDED_PER_MINUTE {
+            w.unrecorded += 1;
+            return RejectionVerdict::Count;
+        }
+        RejectionVerdict::Record {
+            unrecorded_before: std::mem::take(&mut w.unrecorded),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +224,31 @@ mod tests {
         assert!(limiter
             .attempt(Some(ip), t0 + Duration::seconds(61))
             .is_ok());
+    }
+
+    #[test]
+    fn rejections_are_recorded_then_counted_then_throttled_and_none_is_lost() {
+        let limiter = RejectionLimiter::new(15);
+        let ip: IpAddr = "192.0.2.9".parse().unwrap();
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let verdicts: Vec<_> = (0..20).map(|_| limiter.note(Some(ip), t0)).collect();
+        let first = RejectionVerdict::Record {
+            unrecorded_before: 0,
+        };
+        assert!(verdicts[..10].iter().all(|v| *v == first));
+        assert!(verdicts[10..15]
+            .iter()
+            .all(|v| *v == RejectionVerdict::Count));
+        assert!(verdicts[15..]
+            .iter()
+            .all(|v| *v == RejectionVerdict::Throttle(60)));
+        // The next minute's first rejection carries the 10 that were not recorded one by one.
+        assert_eq!(
+            limiter.note(Some(ip), t0 + Duration::seconds(60)),
+            RejectionVerdict::Record {
+                unrecorded_before: 10
+            }
+        );
+        assert_eq!(limiter.note(None, t0), first);
     }
 }

@@ -362,3 +362,50 @@ async fn connections_ended_by_the_database_cost_at_most_one_request() {
         "{statuses:?}"
     );
 }
+
+/// An anonymous flood from one address stays bounded: the first ten rejected tokens a minute are
+/// audited one by one, the rest are counted into the next recorded event, and past the
+/// configured limit the address gets 429 instead of 401.
+#[actix_web::test]
+async fn an_anonymous_flood_is_audited_in_bounds_and_throttled() {
+    let app =
+        TestApp::spawn_with(&[("REINTEGRA_UNAUTHENTICATED_PER_ADDRESS_PER_MINUTE", "20")]).await;
+    let from = |ip: &str| {
+        TestRequest::get()
+            .uri("/api/v1/participants")
+            .peer_addr(format!("{ip}:40000").parse().unwrap())
+            .insert_header(("authorization", "Bearer not-a-token"))
+    };
+    let rejected = |app: &TestApp| {
+        app.audit_trail()
+            .iter()
+            .filter(|(a, _)| a == "auth.token_rejected")
+            .count()
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        statuses.push(app.call(from("198.51.100.7")).await.status.as_u16());
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[20..].iter().all(|s| *s == 429), "{statuses:?}");
+    assert_eq!(rejected(&app), 10);
+    // Another address is not affected.
+    assert_eq!(app.call(from("198.51.100.8")).await.status, 401);
+    assert_eq!(rejected(&app), 11);
+
+    app.clock.advance(Duration::seconds(61));
+    assert_eq!(app.call(from("198.51.100.7")).await.status, 401);
+    let details: Vec<Option<String>> = {
+        use diesel::prelude::*;
+        use reintegra::db::schema::audit_events;
+        audit_events::table
+            .filter(audit_events::action.eq("auth.token_rejected"))
+            .order(audit_events::seq.desc())
+            .select(audit_events::details)
+            .limit(1)
+            .load(&mut app.conn())
+            .unwrap()
+    };
+    let last: serde_json::Value = serde_json::from_str(details[0].as_deref().unwrap()).unwrap();
+    assert_eq!(last["unrecorded_before"], 15, "10 counted + 5 throttled");
+}
