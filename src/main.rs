@@ -51,6 +51,9 @@ enum Command {
 /// Exit code for invalid configuration (one line on stderr names the variable).
 const EXIT_CONFIG: u8 = 2;
 
+/// OWASP's least memory cost for argon2id (with t = 2, p = 1).
+const RECOMMENDED_ARGON2_M_KIB: u32 = 19_456;
+
 fn main() -> ExitCode {
     let matches = Cli::command()
         .after_long_help(environment_help())
@@ -105,6 +108,13 @@ fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
         }
     };
     init_logging();
+    if config.argon2.m_kib < RECOMMENDED_ARGON2_M_KIB {
+        tracing::warn!(
+            m_kib = config.argon2.m_kib,
+            "REINTEGRA_ARGON2_M_KIB is below 19456 (19 MiB), the least OWASP recommends for \
+             argon2id: stolen password hashes are cheaper to crack"
+        );
+    }
     let state = match AppState::new(config, Arc::new(SystemClock)) {
         Ok(s) => s,
         Err(e) => {

@@ -10,7 +10,7 @@ use actix_web::{web, HttpMessage, HttpRequest};
 use tracing::Instrument;
 
 use super::context::{ClientIp, RequestId, REQUEST_ID_HEADER};
-use super::problem::{AppError, Problem, PROBLEM_CONTENT_TYPE};
+use super::problem::{AppError, FieldError, Problem, PROBLEM_CONTENT_TYPE};
 use super::routes::{accepts, RouteTable};
 use crate::state::AppState;
 
@@ -118,14 +118,29 @@ pub async fn negotiate(
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
-    if let Some(offered) = RouteTable::global()
-        .find(req.path())
-        .and_then(|entry| entry.offered(req.method()))
-    {
+    let entry = RouteTable::global().find(req.path());
+    if let Some(offered) = entry.and_then(|entry| entry.offered(req.method())) {
         if !accepts(accept, offered) {
             let offered = offered.to_vec();
             return Ok(req.error_response(AppError::NotAcceptable { offered }));
         }
+    }
+    // Operations that take query parameters refuse unknown ones themselves (`QueryParams`,
+    // together with every bad value); here the ones that take none refuse any.
+    if entry.is_some_and(|entry| entry.takes_no_query(req.method()))
+        && !req.query_string().is_empty()
+    {
+        let mut names: Vec<String> =
+            serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                .map(|pairs| pairs.into_iter().map(|(k, _)| k).collect())
+                .unwrap_or_else(|_| vec![req.query_string().to_owned()]);
+        names.sort();
+        names.dedup();
+        let errors = names
+            .into_iter()
+            .map(|name| FieldError::new(name, "unknown", "this endpoint takes no parameters"))
+            .collect();
+        return Ok(req.error_response(AppError::BadQuery(errors)));
     }
     Ok(next.call(req).await?.map_into_boxed_body())
 }

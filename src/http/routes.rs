@@ -17,6 +17,8 @@ pub struct RouteEntry {
     def: ResourceDef,
     /// Each method with the media types its success response offers (empty: no body).
     pub operations: Vec<(Method, Vec<String>)>,
+    /// The methods whose operation documents no query parameter at all.
+    without_query: Vec<Method>,
 }
 
 impl RouteEntry {
@@ -26,6 +28,16 @@ impl RouteEntry {
             allow.push("HEAD".into());
         }
         allow
+    }
+
+    /// True when the operation takes no query parameter (so any is unknown).
+    pub fn takes_no_query(&self, method: &Method) -> bool {
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        self.without_query.contains(method)
     }
 
     pub fn offered(&self, method: &Method) -> Option<&[String]> {
@@ -59,9 +71,21 @@ impl RouteTable {
                     (HttpMethod::Patch, Method::PATCH, &item.patch),
                     (HttpMethod::Delete, Method::DELETE, &item.delete),
                 ];
-                let operations = ops
+                let present: Vec<_> = ops
                     .into_iter()
                     .filter_map(|(_, method, op)| op.as_ref().map(|op| (method, op)))
+                    .collect();
+                let without_query = present
+                    .iter()
+                    .filter(|(_, op)| {
+                        !op.parameters.iter().flatten().any(|p| {
+                            matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                        })
+                    })
+                    .map(|(method, _)| method.clone())
+                    .collect();
+                let operations = present
+                    .into_iter()
                     .map(|(method, op)| {
                         let offered = op
                             .responses
@@ -84,6 +108,7 @@ impl RouteTable {
                     template: template.clone(),
                     def: ResourceDef::new(template.as_str()),
                     operations,
+                    without_query,
                 }
             })
             .collect();

@@ -10,8 +10,8 @@ use validator::{Validate, ValidationError};
 use super::pesel::{Pesel, PeselError, Sex as PeselSex};
 use crate::db::schema::participants;
 use crate::http::rules::{
-    date, forbid_null, not_future, rule, rule_at, rules_at, taken_out, valid, FreeText, Label,
-    Name, Obj, Patch, RequestBody, Rule,
+    date, forbid_null, not_future, rule, rule_at, rules_at, taken_out, today, valid, FreeText,
+    Label, Name, Obj, Patch, RequestBody, Rule,
 };
 use crate::staff::model::Email;
 
@@ -559,6 +559,13 @@ fn identity_rules(w: &NewParticipantWire) -> Result<(), ValidationError> {
         Some(text) => {
             // An invalid PESEL has its own error; there is nothing to compare with.
             if let Some(p) = text.pesel() {
+                if today().is_some_and(|today| p.birth_date() > today) {
+                    failures.push(rule_at(
+                        "pesel",
+                        "future",
+                        "encodes a birth date in the future",
+                    ));
+                }
                 if w.birth_date.is_some_and(|d| d != p.birth_date()) {
                     failures.push(rule_at(
                         "birth_date",

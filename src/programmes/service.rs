@@ -475,7 +475,10 @@ pub async fn exit(
                     &row.participant_id,
                 )
                 .changed(changed)
-                .details(json!({"follow_ups": follow_ups.len()})),
+                .details(json!({
+                    "exit_reason": body.exit_reason.as_str(),
+                    "follow_ups": follow_ups.len()
+                })),
             )?;
             repo::find(conn, &id)?
                 .map(|r| Programme::from_row(r, View::Full))
@@ -578,7 +581,8 @@ pub async fn record_contact(
                     &id,
                     &row.participant_id,
                 )
-                .changed(changed),
+                .changed(changed)
+                .details(json!({"result": body.result.as_str()})),
             )?;
             repo::find_follow_up(conn, &id)?
                 .map(|r| FollowUp::from_row(r, View::Full))

@@ -115,6 +115,7 @@ pub struct NewSettings {
 }
 
 #[derive(Deserialize, Serialize, Validate)]
+#[validate(schema(function = "cis_programme_cap", skip_on_field_errors = false))]
 pub struct NewSettingsWire {
     #[validate(required, custom(function = "valid"))]
     unit_name: Option<Label>,
@@ -134,6 +135,20 @@ pub struct NewSettingsWire {
     project_retention_until: Option<NaiveDate>,
     #[validate(required, range(min = 7, max = 365))]
     review_interval_days: Option<i64>,
+}
+
+/// A CIS runs programmes of at most 24 months (the Act on social employment), so its default
+/// length cannot be longer.
+fn cis_programme_cap(w: &NewSettingsWire) -> Result<(), ValidationError> {
+    let cap = i64::from(crate::programmes::dates::CIS_MAX_MONTHS);
+    match (w.unit_kind, w.programme_months) {
+        (Some(UnitKind::Cis), Some(months)) if months > cap => Err(rule_at(
+            "programme_months",
+            "cis_cap",
+            "a CIS programme lasts at most 24 months",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `follow_up_months`: each 1–36, strictly ascending (so without repeats).
@@ -262,6 +277,18 @@ mod tests {
             with(json!("3,6")),
             vec![("/follow_up_months".into(), "type".into())]
         );
+    }
+
+    #[test]
+    fn a_cis_cannot_default_to_more_than_24_months() {
+        let mut body = valid();
+        body["programme_months"] = json!(25);
+        assert_eq!(
+            fields(body.clone()),
+            vec![("/programme_months".into(), "cis_cap".into())]
+        );
+        body["unit_kind"] = json!("kis");
+        assert_eq!(fields(body), vec![]);
     }
 
     #[test]

@@ -87,8 +87,12 @@ pub fn email_taken(
 pub struct StaffFilter {
     pub role: Option<Role>,
     pub active: Option<bool>,
-    /// A folded prefix of the full name or of any word in it, or of the e-mail.
+    /// A folded prefix of the full name or of any word in it, or (with `match_email`) of the
+    /// e-mail.
     pub q: Option<String>,
+    /// Only for callers who see e-mail addresses (admins): others would learn them prefix by
+    /// prefix from which names a search returns.
+    pub match_email: bool,
 }
 
 /// One page of staff sorted by name, with the total, in two queries plus one for the roles.
@@ -114,13 +118,15 @@ pub fn list(
         if let Some(prefix) = &filter.q {
             let starts = crate::text::like_prefix(prefix);
             let word = format!("% {starts}");
-            q = q.filter(
-                staff::full_name_key
-                    .like(starts.clone())
-                    .escape('\\')
-                    .or(staff::full_name_key.like(word).escape('\\'))
-                    .or(staff::email.like(starts).escape('\\')),
-            );
+            let by_name = staff::full_name_key
+                .like(starts.clone())
+                .escape('\\')
+                .or(staff::full_name_key.like(word).escape('\\'));
+            q = if filter.match_email {
+                q.filter(by_name.or(staff::email.like(starts).escape('\\')))
+            } else {
+                q.filter(by_name)
+            };
         }
         q
     };

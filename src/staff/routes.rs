@@ -58,15 +58,16 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     let grants = caller.require(&state, &ctx, Action::StaffList).await?;
     let page = query.page();
+    let full = policy::widest_view(&grants) == View::Full;
     let filter = repo::StaffFilter {
         role: query.get_with("role", |s| {
             Role::parse(s).ok_or_else(|| "expected a role name".to_owned())
         }),
         active: query.get("active", "true or false"),
         q: query.get_with("q", |s| Ok(crate::text::fold(s))),
+        match_email: full,
     };
     query.finish()?;
-    let full = policy::widest_view(&grants) == View::Full;
     let (members, total) = state
         .db
         .read(move |conn| Ok(repo::list(conn, &filter, page)?))

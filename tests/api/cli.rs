@@ -294,3 +294,22 @@ fn audit_head_prints_the_chains_head_as_json() {
     assert_eq!(head["seq"], 0);
     assert_eq!(head["hash"], reintegra::audit::GENESIS_HASH);
 }
+
+/// An argon2 memory cost below OWASP's 19 MiB still starts (small machines, tests) but warns.
+#[test]
+fn a_weak_argon2_memory_cost_warns_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path())
+        .env("REINTEGRA_ARGON2_M_KIB", "4096")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("REINTEGRA_ARGON2_M_KIB is below 19456"),
+        "{stderr}"
+    );
+    let out = command(dir.path()).arg("migrate").output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("below 19456"));
+}

@@ -409,3 +409,75 @@ async fn an_anonymous_flood_is_audited_in_bounds_and_throttled() {
     let last: serde_json::Value = serde_json::from_str(details[0].as_deref().unwrap()).unwrap();
     assert_eq!(last["unrecorded_before"], 15, "10 counted + 5 throttled");
 }
+
+/// Every route refuses query parameters it does not take, also those that take none (400 naming
+/// each), instead of ignoring them.
+#[actix_web::test]
+async fn unknown_query_parameters_are_refused_on_every_route() {
+    let app = TestApp::spawn().await;
+    let worker = app.user(&[Role::SocialWorker]).await;
+    let id = app
+        .register_participant(&worker, crate::common::participant_body(81))
+        .await;
+    for path in [
+        format!("/api/v1/participants/{id}?x=1&fields=all&x=2"),
+        "/api/v1/auth/me?debug=true".to_owned(),
+        "/api/v1/settings?v".to_owned(),
+    ] {
+        let res = app.get_as(&worker, &path).await;
+        res.problem(400, "malformed-request");
+        let names: Vec<String> = res.field_errors().into_iter().map(|(f, _)| f).collect();
+        assert!(!names.is_empty(), "{path}");
+        assert!(
+            res.field_errors().iter().all(|(_, c)| c == "unknown"),
+            "{path}"
+        );
+    }
+    let res = app
+        .get_as(
+            &worker,
+            &format!("/api/v1/participants/{id}?x=1&fields=all"),
+        )
+        .await;
+    assert_eq!(
+        res.field_errors(),
+        vec![
+            ("fields".to_string(), "unknown".to_string()),
+            ("x".to_string(), "unknown".to_string())
+        ]
+    );
+    // Routes that take parameters still list unknown and bad ones together.
+    let res = app
+        .get_as(&worker, "/api/v1/participants?page=0&colour=red")
+        .await;
+    let mut errors = res.field_errors();
+    errors.sort();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+}
+
+/// The staff directory searches names for everyone, and e-mail addresses only for admins (who
+/// see them): a manager must not learn an address prefix by prefix from which names come back.
+#[actix_web::test]
+async fn only_admins_find_staff_by_email_prefix() {
+    let app = TestApp::spawn().await;
+    let admin = app.user(&[Role::Admin]).await;
+    let manager = app.user(&[Role::Manager]).await;
+    let res = app
+        .call_as(
+            &admin,
+            TestRequest::post().uri("/api/v1/staff").set_json(json!({
+                "email": "hidden.address@club.test", "full_name": "Anna Nowak",
+                "roles": ["counsellor"], "initial_password": "a long first password"
+            })),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    for (user, q, expected) in [
+        (&admin, "hidden", 1),
+        (&manager, "hidden", 0),
+        (&manager, "nowak", 1),
+    ] {
+        let res = app.get_as(user, &format!("/api/v1/staff?q={q}")).await;
+        assert_eq!(res.json()["total"], expected, "{q}");
+    }
+}

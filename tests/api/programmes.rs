@@ -1287,6 +1287,26 @@ async fn auditors_see_programme_evidence_but_not_the_staff_notes() {
     assert_eq!(audited["note"], Value::Null);
     let full = follow_ups(&app, &lead, &id).await["items"][0].clone();
     assert_eq!(full["note"], "Phone number disconnected");
+
+    // The timeline names the exit reason and the contact's result (recorded with the events).
+    let timeline = app
+        .get_as(&lead, &format!("/api/v1/participants/{id}/timeline"))
+        .await
+        .json();
+    let summaries: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        summaries.contains(&"Programme ended (other)"),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries.contains(&"Follow-up recorded (unreachable)"),
+        "{summaries:?}"
+    );
 }
 
 /// Programme, follow-up, risk-group and care-team writes refuse an anonymised participant (409

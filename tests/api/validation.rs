@@ -905,3 +905,25 @@ async fn rules_across_fields_tell_a_wrong_value_from_a_missing_one() {
         pairs(&[("/corrects_note_id", "type")])
     );
 }
+
+/// A PESEL whose century digits put the birth date after today (a typo in the month digits) is
+/// refused like a future birth date.
+#[actix_web::test]
+async fn a_pesel_encoding_a_future_birth_date_is_refused() {
+    use reintegra::participants::pesel::{Pesel, Sex};
+    let app = TestApp::spawn().await;
+    let worker = app.user(&[Role::SocialWorker]).await;
+    let mut body = participant_body(53);
+    let born = chrono::NaiveDate::from_ymd_opt(2150, 1, 1).unwrap();
+    body["pesel"] = json!(Pesel::generate(born, 7, Sex::Male).unwrap().as_str());
+    let res = send(
+        &app,
+        &worker,
+        TestRequest::post().uri("/api/v1/participants"),
+        None,
+        body,
+    )
+    .await;
+    assert_eq!(first_step_errors(&res), pairs(&[("/pesel", "future")]));
+    assert_eq!(rows(&app, "participants"), 0);
+}
