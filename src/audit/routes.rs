@@ -1,10 +1,14 @@
 //! `/api/v1/audit-events`: the log (admins: events naming no participant; managers: events
 //! about participants; auditors: all) and the chain verification.
 
+use std::sync::Arc;
+
+use actix_web::web::Bytes;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use chrono_tz::Europe::Warsaw;
 use diesel::prelude::*;
+use futures_util::{future, stream, StreamExt};
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -98,14 +102,15 @@ fn load(
     conn: &mut AnyConnection,
     visible: Visible,
     f: &Filter,
-    page: Option<PageRequest>,
+    page: PageRequest,
 ) -> Result<(Vec<StoredEvent>, i64), AppError> {
     let total: i64 = query(visible, f).count().get_result(conn)?;
-    let mut q = query(visible, f).order(audit_events::seq.asc());
-    if let Some(page) = page {
-        q = q.offset(page.offset()).limit(page.limit());
-    }
-    let rows: Vec<EventRow> = q.select(EventRow::as_select()).load(conn)?;
+    let rows: Vec<EventRow> = query(visible, f)
+        .order(audit_events::seq.asc())
+        .offset(page.offset())
+        .limit(page.limit())
+        .select(EventRow::as_select())
+        .load(conn)?;
     let events = rows
         .into_iter()
         .map(StoredEvent::from_row)
@@ -131,8 +136,107 @@ const CSV_COLUMNS: &[&str] = &[
     "hash",
 ];
 
+/// Events read (and rendered) per query of a CSV export: the answer holds one batch in memory
+/// whatever the size of the log.
+const CSV_BATCH: i64 = 1000;
+
+/// One batch of a CSV export: its lines and where the next batch starts.
+struct CsvBatch {
+    lines: Bytes,
+    /// The last `seq` rendered, when a full batch suggests more may follow.
+    next_after: Option<i64>,
+}
+
+/// The matching events with `after < seq <= upto` (at most [`CSV_BATCH`], by `seq`), rendered
+/// as CSV lines, after the header row when `header` is set. Runs on the blocking pool.
+fn csv_batch(
+    conn: &mut AnyConnection,
+    visible: Visible,
+    f: &Filter,
+    after: i64,
+    upto: i64,
+    header: bool,
+) -> Result<CsvBatch, AppError> {
+    let rows: Vec<EventRow> = query(visible, f)
+        .filter(audit_events::seq.gt(after))
+        .filter(audit_events::seq.le(upto))
+        .order(audit_events::seq.asc())
+        .limit(CSV_BATCH)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    let full = rows.len() as i64 == CSV_BATCH;
+    let last = rows.last().map(|r| r.seq);
+    let events = rows
+        .into_iter()
+        .map(StoredEvent::from_row)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AppError::internal)?;
+    Ok(CsvBatch {
+        lines: Bytes::from(csv::render_bytes(CSV_COLUMNS, &events, header)?),
+        next_after: last.filter(|_| full),
+    })
+}
+
+/// Every matching event as CSV, streamed in batches of [`CSV_BATCH`] read by `seq` (keyset, not
+/// offset) on the blocking pool, each read only when the client has taken the previous one
+/// (actix polls the body while its write buffer has room). The chain head read first bounds the
+/// export: every event up to it is committed (the head moves in the appending transaction) and
+/// the log is append-only, so the answer is the log as it stood then, without the events
+/// appended while it is sent. The header and first batch are read before answering, so a
+/// database that is unavailable still gets its problem answer; a later failure aborts the
+/// transfer (logged).
+async fn csv_export(
+    state: &AppState,
+    ctx: &RequestContext,
+    visible: Visible,
+    filter: Filter,
+) -> Result<HttpResponse, AppError> {
+    let filter = Arc::new(filter);
+    let (upto, first) = {
+        let filter = filter.clone();
+        state
+            .db
+            .read(move |conn| {
+                let upto = super::head(conn)?.seq;
+                Ok((upto, csv_batch(conn, visible, &filter, 0, upto, true)?))
+            })
+            .await?
+    };
+    let db = state.db.clone();
+    let request_id = ctx.request_id.clone();
+    let rest = stream::try_unfold(first.next_after, move |cursor| {
+        let db = db.clone();
+        let filter = filter.clone();
+        let request_id = request_id.clone();
+        async move {
+            let Some(after) = cursor else {
+                return Ok(None);
+            };
+            let batch = db
+                .read(move |conn| csv_batch(conn, visible, &filter, after, upto, false))
+                .await
+                .inspect_err(|e| {
+                    tracing::error!(
+                        request_id = %request_id,
+                        error = %e,
+                        after,
+                        "audit CSV export aborted"
+                    );
+                })?;
+            // An empty chunk would end the chunked body; an empty batch ends the stream instead.
+            if batch.lines.is_empty() {
+                return Ok(None);
+            }
+            Ok(Some((batch.lines, batch.next_after)))
+        }
+    });
+    let chunks = stream::once(future::ready(Ok(first.lines))).chain(rest);
+    Ok(csv::streaming_response(chunks, "audit-events.csv"))
+}
+
 /// The audit log, oldest first. Values of sensitive fields are never in it, only field names.
-/// `Accept: text/csv` answers every matching event (no pagination).
+/// `Accept: text/csv` answers every matching event (no pagination), streamed (chunked) in `seq`
+/// order: the log as it stood when the export began.
 #[utoipa::path(
     operation_id = "list_audit_events",
     tag = "audit",
@@ -192,16 +296,13 @@ async fn list(
             .map(warsaw_midnight),
     };
     params.finish()?;
+    if as_csv {
+        return csv_export(&state, &ctx, visible, filter).await;
+    }
     let (events, total) = state
         .db
-        .read(move |conn| load(conn, visible, &filter, (!as_csv).then_some(page)))
+        .read(move |conn| load(conn, visible, &filter, page))
         .await?;
-    if as_csv {
-        return Ok(csv::response(
-            csv::render(CSV_COLUMNS, &events)?,
-            "audit-events.csv",
-        ));
-    }
     Ok(HttpResponse::Ok().json(Paginated::new(events, page, total)))
 }
 

@@ -56,12 +56,35 @@ fn cell(value: Option<&Value>) -> String {
     }
 }
 
-/// Renders `rows` under `columns` (dotted names of the flattened JSON).
+/// Renders `rows` under `columns` (dotted names of the flattened JSON), header row first.
 pub fn render<T: serde::Serialize>(columns: &[&str], rows: &[T]) -> Result<String, AppError> {
+    String::from_utf8(render_bytes(columns, rows, true)?).map_err(AppError::internal)
+}
+
+/// [`render`] on the blocking pool, for answers large enough to stall an async worker.
+pub async fn render_off_worker<T>(
+    columns: &'static [&'static str],
+    rows: Vec<T>,
+) -> Result<String, AppError>
+where
+    T: serde::Serialize + Send + 'static,
+{
+    actix_web::web::block(move || render(columns, &rows)).await?
+}
+
+/// The lines of `rows` (after the header when `header` is set): chunks rendered one after another
+/// concatenate to the document [`render`] gives for all the rows at once.
+pub fn render_bytes<T: serde::Serialize>(
+    columns: &[&str],
+    rows: &[T],
+    header: bool,
+) -> Result<Vec<u8>, AppError> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
-    writer.write_record(columns).map_err(AppError::internal)?;
+    if header {
+        writer.write_record(columns).map_err(AppError::internal)?;
+    }
     for row in rows {
         let mut flat = Map::new();
         flatten("", &serde_json::to_value(row)?, &mut flat);
@@ -69,18 +92,32 @@ pub fn render<T: serde::Serialize>(columns: &[&str], rows: &[T]) -> Result<Strin
             .write_record(columns.iter().map(|c| cell(flat.get(*c))))
             .map_err(AppError::internal)?;
     }
-    let bytes = writer.into_inner().map_err(AppError::internal)?;
-    String::from_utf8(bytes).map_err(AppError::internal)
+    writer.into_inner().map_err(AppError::internal)
 }
 
-pub fn response(body: String, filename: &str) -> HttpResponse {
-    HttpResponse::Ok()
+fn attachment(filename: &str) -> actix_web::HttpResponseBuilder {
+    let mut builder = HttpResponse::Ok();
+    builder
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
-        ))
-        .body(body)
+        ));
+    builder
+}
+
+pub fn response(body: String, filename: &str) -> HttpResponse {
+    attachment(filename).body(body)
+}
+
+/// A CSV answer sent as it is produced (chunked): `chunks` yields the header and the lines in
+/// order. An error after the first chunk can only abort the connection, so the client sees a
+/// truncated transfer rather than a document that silently ends early.
+pub fn streaming_response<S>(chunks: S, filename: &str) -> HttpResponse
+where
+    S: futures_util::Stream<Item = Result<actix_web::web::Bytes, AppError>> + 'static,
+{
+    attachment(filename).streaming(chunks)
 }
 
 #[cfg(test)]
@@ -94,5 +131,21 @@ mod tests {
             vec![json!({"a": "x,y", "b": {"c": 1}, "d": ["p", "q"], "e": "=SUM(A1)", "f": null})];
         let out = render(&["a", "b.c", "d", "e", "f"], &rows).unwrap();
         assert_eq!(out, "a,b.c,d,e,f\r\n\"x,y\",1,p|q,'=SUM(A1),\r\n");
+    }
+
+    #[test]
+    fn chunks_concatenate_to_the_whole_document() {
+        let rows: Vec<_> = (0..5)
+            .map(|i| json!({"n": i, "s": format!("-{i},\"x\""), "l": ["=a", "b"]}))
+            .collect();
+        let columns = ["n", "s", "l"];
+        let whole = render(&columns, &rows).unwrap();
+        let mut chunked = render_bytes(&columns, &rows[..2], true).unwrap();
+        chunked.extend(render_bytes(&columns, &rows[2..], false).unwrap());
+        assert_eq!(String::from_utf8(chunked).unwrap(), whole);
+        assert_eq!(
+            render_bytes(&columns, &rows[..0], true).unwrap(),
+            b"n,s,l\r\n"
+        );
     }
 }

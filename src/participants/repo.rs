@@ -1,5 +1,7 @@
 //! Participant queries. No HTTP, no policy.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
@@ -299,9 +301,14 @@ fn filtered(caseload: &Caseload, f: &ListFilter) -> participants::BoxedQuery<'st
 
 type ListRow = (String, String, String, NaiveDate, String, String, i64);
 
+/// Ids bound per `IN (…)` when loading the rows' relations: a page is one chunk, a CSV of the
+/// whole unit a few, and no statement comes near SQLite's limit on bound parameters.
+const RELATION_CHUNK: usize = 500;
+
 /// One page (or, with `page = None`, every row) of the caller's participants, with the total:
-/// one count query, one page query, and one query each for the page's risk groups, leads and
-/// open programmes — never one per row.
+/// one count query, one page query, and one query each for the rows' risk groups, leads and
+/// open programmes per [`RELATION_CHUNK`] rows — never one per row — joined to the rows through
+/// hash maps, so the work grows linearly with the rows (a CSV of the whole unit included).
 pub fn list(
     conn: &mut AnyConnection,
     caseload: &Caseload,
@@ -337,49 +344,72 @@ pub fn list(
         ))
         .load(conn)?;
     let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-    let groups: Vec<(String, String)> = participant_risk_groups::table
-        .filter(participant_risk_groups::participant_id.eq_any(&ids))
-        .order(participant_risk_groups::risk_group_code.asc())
-        .select((
-            participant_risk_groups::participant_id,
-            participant_risk_groups::risk_group_code,
-        ))
-        .load(conn)?;
-    let leads: Vec<(String, String)> = care_team_members::table
-        .filter(care_team_members::participant_id.eq_any(&ids))
-        .filter(care_team_members::lead.eq(true))
-        .select((
-            care_team_members::participant_id,
-            care_team_members::staff_id,
-        ))
-        .load(conn)?;
-    let open: Vec<(String, String, NaiveDate, NaiveDate)> = programmes::table
-        .filter(programmes::participant_id.eq_any(&ids))
-        .filter(programmes::exit_date.is_null())
-        .select((
-            programmes::participant_id,
-            programmes::id,
-            programmes::start_date,
-            programmes::planned_end_date,
-        ))
-        .load(conn)?;
+    let mut groups: Vec<(String, String)> = Vec::new();
+    let mut leads: Vec<(String, String)> = Vec::new();
+    let mut open: Vec<(String, String, NaiveDate, NaiveDate)> = Vec::new();
+    for chunk in ids.chunks(RELATION_CHUNK) {
+        groups.extend(
+            participant_risk_groups::table
+                .filter(participant_risk_groups::participant_id.eq_any(chunk))
+                .order((
+                    participant_risk_groups::participant_id.asc(),
+                    participant_risk_groups::risk_group_code.asc(),
+                ))
+                .select((
+                    participant_risk_groups::participant_id,
+                    participant_risk_groups::risk_group_code,
+                ))
+                .load::<(String, String)>(conn)?,
+        );
+        leads.extend(
+            care_team_members::table
+                .filter(care_team_members::participant_id.eq_any(chunk))
+                .filter(care_team_members::lead.eq(true))
+                .select((
+                    care_team_members::participant_id,
+                    care_team_members::staff_id,
+                ))
+                .load::<(String, String)>(conn)?,
+        );
+        open.extend(
+            programmes::table
+                .filter(programmes::participant_id.eq_any(chunk))
+                .filter(programmes::exit_date.is_null())
+                .select((
+                    programmes::participant_id,
+                    programmes::id,
+                    programmes::start_date,
+                    programmes::planned_end_date,
+                ))
+                .load::<(String, String, NaiveDate, NaiveDate)>(conn)?,
+        );
+    }
+
+    // Codes arrive ordered within each participant; the one-lead and one-open-programme indexes
+    // make the other two maps one entry per participant (the first is kept, as before).
+    let mut groups_of: HashMap<String, Vec<String>> = HashMap::with_capacity(rows.len());
+    for (p, code) in groups {
+        groups_of.entry(p).or_default().push(code);
+    }
+    let mut lead_of: HashMap<String, String> = HashMap::with_capacity(leads.len());
+    for (p, staff) in leads {
+        lead_of.entry(p).or_insert(staff);
+    }
+    let mut open_of: HashMap<String, ProgrammeSummary> = HashMap::with_capacity(open.len());
+    for (p, id, start_date, planned_end_date) in open {
+        open_of.entry(p).or_insert(ProgrammeSummary {
+            id,
+            start_date,
+            planned_end_date,
+        });
+    }
     let items = rows
         .into_iter()
         .map(
             |(id, first_name, last_name, birth_date, sex, status, version)| ParticipantListRow {
-                risk_groups: groups
-                    .iter()
-                    .filter(|(p, _)| *p == id)
-                    .map(|(_, c)| c.clone())
-                    .collect(),
-                lead_staff_id: leads.iter().find(|(p, _)| *p == id).map(|(_, s)| s.clone()),
-                current_programme: open.iter().find(|(p, ..)| *p == id).map(
-                    |(_, pid, start, end)| ProgrammeSummary {
-                        id: pid.clone(),
-                        start_date: *start,
-                        planned_end_date: *end,
-                    },
-                ),
+                risk_groups: groups_of.remove(&id).unwrap_or_default(),
+                lead_staff_id: lead_of.remove(&id),
+                current_programme: open_of.remove(&id),
                 id,
                 first_name,
                 last_name,

@@ -200,10 +200,9 @@ async fn list(
     };
     let (rows, total) = service::list(&state, &ctx, &caller, request).await?;
     if as_csv {
-        return Ok(csv::response(
-            csv::render(CSV_COLUMNS, &rows)?,
-            "participants.csv",
-        ));
+        // Every row of the unit: rendered on the blocking pool, never on an async worker.
+        let body = csv::render_off_worker(CSV_COLUMNS, rows).await?;
+        return Ok(csv::response(body, "participants.csv"));
     }
     Ok(HttpResponse::Ok().json(Paginated::new(rows, page, total)))
 }

@@ -11,6 +11,7 @@ mod authz_matrix;
 mod cli;
 mod consents;
 mod conventions;
+mod csv_exports;
 mod database;
 mod dictionaries;
 mod hardening;
