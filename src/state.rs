@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::audit::appender::Appender;
 use crate::auth::password::Passwords;
 use crate::auth::throttle::{AddressLimiter, RejectionLimiter};
 use crate::clock::Clock;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     pub login_limiter: Arc<AddressLimiter>,
     pub rejections: Arc<RejectionLimiter>,
+    /// Group commit for audit events that travel alone.
+    pub audit: Appender,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,8 @@ pub enum StartupError {
     Argon2(String),
     #[error("cannot set up metrics: {0}")]
     Metrics(prometheus::Error),
+    #[error("cannot start the audit appender: {0}")]
+    Appender(std::io::Error),
 }
 
 impl AppState {
@@ -46,7 +51,9 @@ impl AppState {
         let rejections = Arc::new(RejectionLimiter::new(
             config.unauthenticated_per_address_per_minute,
         ));
+        let audit = Appender::start(db.clone()).map_err(StartupError::Appender)?;
         Ok(AppState {
+            audit,
             passwords,
             login_limiter,
             rejections,

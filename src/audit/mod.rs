@@ -5,6 +5,7 @@
 //! the single write lock on SQLite), which makes `seq` gapless and the chain linear; call it last
 //! in a transaction so transactions never wait on each other in different orders.
 
+pub mod appender;
 mod chain;
 pub mod model;
 pub mod routes;
@@ -27,61 +28,71 @@ pub fn record(
     ctx: &RequestContext,
     event: NewEvent,
 ) -> QueryResult<StoredEvent> {
+    let mut stored = record_many(conn, vec![(at, ctx.clone(), event)])?;
+    stored.pop().ok_or(diesel::result::Error::NotFound)
+}
+
+/// Appends events in order inside the caller's transaction, taking the head once: one `UPDATE`
+/// that locks it (the row lock on PostgreSQL; SQLite's writer is already alone), one read, the
+/// inserts, one `UPDATE` of the hash.
+pub fn record_many(
+    conn: &mut AnyConnection,
+    events: Vec<(DateTime<Utc>, RequestContext, NewEvent)>,
+) -> QueryResult<Vec<StoredEvent>> {
+    let n = events.len() as i64;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
     // Taking the head row's lock first makes every other appender wait here until we commit.
     diesel::update(audit_chain_head::table.filter(audit_chain_head::id.eq(1)))
-        .set(audit_chain_head::seq.eq(audit_chain_head::seq + 1))
+        .set(audit_chain_head::seq.eq(audit_chain_head::seq + n))
         .execute(conn)?;
-    let (seq, prev_hash): (i64, String) = audit_chain_head::table
+    let (last_seq, mut prev_hash): (i64, String) = audit_chain_head::table
         .filter(audit_chain_head::id.eq(1))
         .select((audit_chain_head::seq, audit_chain_head::hash))
         .first(conn)?;
-
-    let mut stored = StoredEvent {
-        seq,
-        // Instants are hashed with microseconds, the precision both databases keep.
-        at: at.trunc_subsecs(6).naive_utc(),
-        actor_id: event.actor.as_ref().map(|a| a.id.clone()),
-        actor_roles: event.actor.map(|a| a.roles).unwrap_or_default(),
-        action: event.action.to_owned(),
-        outcome: event.outcome.as_str().to_owned(),
-        entity_type: event.entity_type.map(str::to_owned),
-        entity_id: event.entity_id,
-        participant_id: event.participant_id,
-        request_id: Some(ctx.request_id.clone()),
-        ip: ctx.ip.map(|ip| ip.to_string()),
-        changed_fields: event.changed_fields,
-        details: event.details,
-        prev_hash,
-        hash: String::new(),
-    };
-    stored.hash = chain_hash(&stored.prev_hash, &canonical_json(&stored));
-
-    diesel::insert_into(audit_events::table)
-        .values(stored.to_row())
-        .execute(conn)?;
+    let mut stored_events = Vec::with_capacity(events.len());
+    for (offset, (at, ctx, event)) in (0..n).rev().zip(events) {
+        let mut stored = StoredEvent {
+            seq: last_seq - offset,
+            // Instants are hashed with microseconds, the precision both databases keep.
+            at: at.trunc_subsecs(6).naive_utc(),
+            actor_id: event.actor.as_ref().map(|a| a.id.clone()),
+            actor_roles: event.actor.map(|a| a.roles).unwrap_or_default(),
+            action: event.action.to_owned(),
+            outcome: event.outcome.as_str().to_owned(),
+            entity_type: event.entity_type.map(str::to_owned),
+            entity_id: event.entity_id,
+            participant_id: event.participant_id,
+            request_id: Some(ctx.request_id.clone()),
+            ip: ctx.ip.map(|ip| ip.to_string()),
+            changed_fields: event.changed_fields,
+            details: event.details,
+            prev_hash,
+            hash: String::new(),
+        };
+        stored.hash = chain_hash(&stored.prev_hash, &canonical_json(&stored));
+        diesel::insert_into(audit_events::table)
+            .values(stored.to_row())
+            .execute(conn)?;
+        prev_hash = stored.hash.clone();
+        stored_events.push(stored);
+    }
     diesel::update(audit_chain_head::table.filter(audit_chain_head::id.eq(1)))
-        .set(audit_chain_head::hash.eq(&stored.hash))
+        .set(audit_chain_head::hash.eq(&prev_hash))
         .execute(conn)?;
-    Ok(stored)
+    Ok(stored_events)
 }
 
-/// Records one event in a transaction of its own: reads of confidential data and denied
-/// attempts, which have no change to travel with.
+/// Records one event that has no change to travel with (reads of confidential data, denied
+/// attempts, sign-ins): it joins the next group commit of the audit appender, and this returns
+/// once that batch is durable.
 pub async fn record_alone(
     state: &AppState,
     ctx: &RequestContext,
     event: NewEvent,
 ) -> Result<(), AppError> {
-    let now = state.clock.now();
-    let ctx = ctx.clone();
-    state
-        .db
-        .write(move |conn| {
-            record(conn, now, &ctx, event)
-                .map(|_| ())
-                .map_err(AppError::from)
-        })
-        .await
+    state.audit.append(state.clock.now(), ctx, event).await
 }
 
 /// The chain's head: the last event's `seq` and hash (`0` and the genesis hash when empty).

@@ -253,3 +253,42 @@ fn write_transaction_inner(conn: &mut reintegra::db::AnyConnection) -> Result<()
     })?;
     Ok(())
 }
+
+/// Reads of case data are audited through the group-commit appender: 200 concurrent audited
+/// reads leave exactly 200 read events, each answered request's event stored, in one unbroken
+/// chain.
+#[actix_web::test]
+async fn two_hundred_concurrent_audited_reads_leave_two_hundred_events_in_one_chain() {
+    let app = TestApp::spawn().await;
+    let worker = app.user(&[reintegra::policy::Role::SocialWorker]).await;
+    let id = app
+        .register_participant(&worker, crate::common::participant_body(91))
+        .await;
+    let path = format!("/api/v1/participants/{id}");
+    let answers = futures::future::join_all((0..200).map(|_| app.get_as(&worker, &path))).await;
+    assert!(answers.iter().all(|r| r.status == 200));
+    let mut conn = app.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'participant.read'"
+        ),
+        200
+    );
+    // Every answered request's event is there, by its request id.
+    let ids: Vec<Option<String>> = audit_events::table
+        .filter(audit_events::action.eq("participant.read"))
+        .select(audit_events::request_id)
+        .load(&mut conn)
+        .unwrap();
+    for answer in &answers {
+        let rid = answer.header("x-request-id").map(str::to_owned);
+        assert!(ids.contains(&rid), "{rid:?}");
+    }
+    let v = audit::verify(&mut conn, None).unwrap();
+    assert!(v.ok, "{v:?}");
+    assert_eq!(
+        v.checked,
+        count(&mut conn, "SELECT COUNT(*) AS n FROM audit_events")
+    );
+}
