@@ -8,34 +8,25 @@
 //! `BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres` it creates (and drops) a
 //! PostgreSQL database on that server instead. Not part of `scripts/test`.
 
+#[path = "support/seed.rs"]
+mod seed;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::test::{call_service, init_service, read_body, TestRequest};
-use chrono::{Months, NaiveDate, Utc};
+use chrono::Utc;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
 
 use reintegra::clock::SystemClock;
 use reintegra::config::{Config, DatabaseUrl};
-use reintegra::db::{self, migrations, write_transaction};
-use reintegra::http::AppError;
-use reintegra::participants::model::{CareTeamEntry, ParticipantRow, RiskGroupEntry};
-use reintegra::participants::pesel::{Pesel, Sex};
-use reintegra::policy::Role;
-use reintegra::programmes::model::ProgrammeRow;
-use reintegra::staff::model::StaffRow;
+use reintegra::db::{self, migrations};
 use reintegra::state::AppState;
 
 const PARTICIPANTS: usize = 10_000;
 const LEADS: usize = 20;
-const RISK_GROUPS: [&str; 4] = [
-    "long_term_unemployed",
-    "disability",
-    "released_prisoner",
-    "mental_illness",
-];
 
 fn main() {
     let runs: usize = std::env::var("BENCH_RUNS")
@@ -88,148 +79,17 @@ fn main() {
     }
 }
 
-fn staff_row(id: &str, email: &str, state: &AppState) -> StaffRow {
-    let now = Utc::now().naive_utc();
-    StaffRow {
-        id: id.to_owned(),
-        email: email.to_owned(),
-        full_name: email.to_owned(),
-        full_name_key: email.to_owned(),
-        password_hash: reintegra::auth::password::hash_with(
-            &state.passwords.params(),
-            "bench password 123",
-        )
-        .expect("hash"),
-        active: true,
-        active_until: None,
-        must_change_password: false,
-        token_version: 1,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
-/// A manager, `LEADS` clinicians leading the teams in turn, and 10,000 participants with one or
-/// two risk groups each, every other one in an open programme; one transaction.
+/// The bench club (see `support/seed.rs`); answers the manager's id.
 fn seed(state: &AppState, conn: &mut db::AnyConnection) -> String {
-    let manager = uuid::Uuid::new_v4().to_string();
-    let leads: Vec<String> = (0..LEADS)
-        .map(|_| uuid::Uuid::new_v4().to_string())
-        .collect();
     let started = Instant::now();
-    write_transaction(conn, |conn| -> Result<(), AppError> {
-        reintegra::staff::repo::insert(
-            conn,
-            &staff_row(&manager, "manager@bench.test", state),
-            &[Role::Manager],
-        )?;
-        for (n, lead) in leads.iter().enumerate() {
-            reintegra::staff::repo::insert(
-                conn,
-                &staff_row(lead, &format!("lead{n}@bench.test"), state),
-                &[Role::SocialWorker],
-            )?;
-        }
-        let now = Utc::now().naive_utc();
-        let referred_on = NaiveDate::from_ymd_opt(2026, 1, 5).expect("date");
-        for i in 0..PARTICIPANTS {
-            let birth = NaiveDate::from_ymd_opt(
-                1960 + (i % 45) as i32,
-                1 + (i % 12) as u32,
-                1 + (i % 28) as u32,
-            )
-            .expect("date");
-            let sex = if i % 2 == 0 { Sex::Female } else { Sex::Male };
-            let pesel = Pesel::generate(birth, (i / 45 % 10_000) as u16, sex).expect("pesel");
-            let in_programme = i % 2 == 0;
-            let mut row = ParticipantRow {
-                id: uuid::Uuid::new_v4().to_string(),
-                status: if in_programme {
-                    "in_programme"
-                } else {
-                    "qualified"
-                }
-                .into(),
-                first_name: String::new(),
-                last_name: String::new(),
-                first_name_key: String::new(),
-                last_name_key: String::new(),
-                first_last_key: String::new(),
-                last_first_key: String::new(),
-                pesel: Some(pesel.as_str().to_owned()),
-                id_document_kind: None,
-                id_document_number: None,
-                id_document_country: None,
-                birth_date: birth,
-                sex: if i % 2 == 0 { "female" } else { "male" }.into(),
-                phone: None,
-                email: None,
-                address_street: None,
-                address_postal_code: None,
-                address_city: None,
-                education_level: None,
-                labour_status_at_entry: None,
-                disability: None,
-                legal_rep_full_name: None,
-                legal_rep_relation: None,
-                legal_rep_phone: None,
-                referral_source: "ops".into(),
-                referral_reference: None,
-                referred_on,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            };
-            row.set_names("Anna", &format!("Nowak{i}"));
-            reintegra::participants::repo::insert(conn, &row)?;
-            let groups: Vec<RiskGroupEntry> = (0..1 + i % 2)
-                .map(|k| RiskGroupEntry {
-                    code: RISK_GROUPS[(i + k) % RISK_GROUPS.len()].to_owned(),
-                    evidence: "certificate".to_owned(),
-                    evidence_date: Some(referred_on),
-                })
-                .collect();
-            reintegra::participants::repo::replace_risk_groups(conn, &row.id, &groups)?;
-            reintegra::participants::repo::replace_care_team(
-                conn,
-                &row.id,
-                &[CareTeamEntry {
-                    staff_id: leads[i % LEADS].clone(),
-                    lead: true,
-                }],
-            )?;
-            if in_programme {
-                let start = NaiveDate::from_ymd_opt(2026, 2, 2).expect("date");
-                reintegra::programmes::repo::insert(
-                    conn,
-                    &ProgrammeRow {
-                        id: uuid::Uuid::new_v4().to_string(),
-                        participant_id: row.id.clone(),
-                        start_date: start,
-                        planned_months: 12,
-                        planned_end_date: start.checked_add_months(Months::new(12)).expect("date"),
-                        basis: "ipzs".into(),
-                        basis_reference: None,
-                        extension_reason: None,
-                        exit_date: None,
-                        exit_reason: None,
-                        exit_note: None,
-                        version: 1,
-                        created_at: now,
-                        updated_at: now,
-                    },
-                )?;
-            }
-        }
-        Ok(())
-    })
-    .expect("seed");
+    let hash = reintegra::auth::password::hash_with(&state.passwords.params(), seed::PASSWORD)
+        .expect("hash");
+    let seeded = seed::seed_club(conn, &hash, PARTICIPANTS, LEADS);
     eprintln!(
         "seeded {PARTICIPANTS} participants in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    manager
+    seeded.manager_id
 }
 
 async fn measure(state: &AppState, staff_id: String, runs: usize) -> Vec<f64> {

@@ -1,0 +1,37 @@
+//! Seeds the benchmark club into an empty database, straight through the library (not the API),
+//! and prints what `scripts/bench` needs as one JSON line.
+//!
+//! `DATABASE_URL=… bench_seed [participants]` (default 10,000). Passwords are hashed with the
+//! production argon2 parameters, so sign-ins cost what they cost in production.
+
+#[path = "../benches/support/seed.rs"]
+mod seed;
+
+use reintegra::config::{Argon2Params, DatabaseUrl};
+use reintegra::db::{self, migrations};
+
+fn main() {
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let participants: usize = std::env::args()
+        .nth(1)
+        .map(|n| n.parse().expect("a number of participants"))
+        .unwrap_or(10_000);
+    let url = DatabaseUrl::parse(&url).expect("a database URL");
+    let mut conn = db::establish(&url).expect("connect");
+    migrations::run_pending(&mut conn).expect("migrate");
+    let hash = reintegra::auth::password::hash_with(&Argon2Params::default(), seed::PASSWORD)
+        .expect("hash");
+    let seeded = seed::seed_club(&mut conn, &hash, participants, 20);
+    println!(
+        "{}",
+        serde_json::json!({
+            "password": seed::PASSWORD,
+            "admin": "admin@bench.test",
+            "manager": "manager@bench.test",
+            "lead": "lead0@bench.test",
+            // Led by lead0, so every role the bench signs in as may read it.
+            "participant_id": seeded.participant_ids[0],
+            "patch_ids": seeded.participant_ids.iter().step_by(20).take(400).collect::<Vec<_>>(),
+        })
+    );
+}
