@@ -8,6 +8,7 @@
 mod seed;
 
 use reintegra::config::{Argon2Params, DatabaseUrl};
+use diesel::connection::SimpleConnection;
 use reintegra::db::{self, migrations};
 
 fn main() {
@@ -22,6 +23,9 @@ fn main() {
     let hash = reintegra::auth::password::hash_with(&Argon2Params::default(), seed::PASSWORD)
         .expect("hash");
     let seeded = seed::seed_club(&mut conn, &hash, participants, 20);
+    // A database in service has planner statistics (autovacuum, or SQLite's `PRAGMA optimize`);
+    // one seeded in a single transaction has none until analysed.
+    conn.batch_execute("ANALYZE").expect("analyze");
     println!(
         "{}",
         serde_json::json!({
