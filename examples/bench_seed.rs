@@ -7,8 +7,8 @@
 #[path = "../benches/support/seed.rs"]
 mod seed;
 
-use reintegra::config::{Argon2Params, DatabaseUrl};
 use diesel::connection::SimpleConnection;
+use reintegra::config::{Argon2Params, DatabaseUrl};
 use reintegra::db::{self, migrations};
 
 fn main() {
