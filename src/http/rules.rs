@@ -64,14 +64,14 @@ pub fn read_body<T: RequestBody>(body: &Value, today: NaiveDate) -> Result<T, Ap
             let mut rule_errors = Vec::new();
             flatten(&found, "", &mut rule_errors);
             for e in &mut rule_errors {
-                e.error.field = shape.original_pointer(&e.error.field);
+                e.field = shape.original_pointer(&e.field);
             }
             // A value taken out for its shape must not also be reported as missing or miscounted.
             rule_errors.retain(|e| {
-                let taken_out = shape.taken.iter().any(|t| covers(t, &e.error.field));
-                !taken_out && !shape.dropped_from(&e.error.field)
+                let taken_out = shape.taken.iter().any(|t| covers(t, &e.field));
+                !taken_out && !shape.dropped_from(&e.field)
             });
-            errors.extend(rule_errors.into_iter().map(|e| e.error));
+            errors.extend(rule_errors);
         }
     }
     errors.sort_by(|a, b| pointer_order(&a.field, &b.field).then_with(|| a.code.cmp(&b.code)));
@@ -370,17 +370,11 @@ pub fn fault<E: serde::de::Error>(code: &'static str, message: impl std::fmt::Di
     E::custom(format!("[{code}] {message}"))
 }
 
-/// One rule failure with its pointer.
-struct RuleError {
-    error: FieldError,
-}
-
 /// Walks `validator`'s nested errors into JSON Pointers under `prefix`. Struct-level errors
 /// (`__all__`) land on the pointer their `field` parameter names inside the struct, or on it.
-fn flatten(errors: &ValidationErrors, prefix: &str, out: &mut Vec<RuleError>) {
+fn flatten(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
     for (field, kind) in errors.errors() {
-        let cross_field = field == "__all__";
-        let here = if cross_field || field == LIST_KEY || field == "_tmp_validator" {
+        let here = if field == "__all__" || field == LIST_KEY || field == "_tmp_validator" {
             prefix.to_owned()
         } else {
             format!("{prefix}/{field}")
@@ -398,17 +392,12 @@ fn flatten(errors: &ValidationErrors, prefix: &str, out: &mut Vec<RuleError>) {
                         Some(f) => format!("{here}/{f}"),
                         None => here.clone(),
                     };
-                    out.push(RuleError {
-                        error: FieldError::new(
-                            if pointer.is_empty() {
-                                "/".into()
-                            } else {
-                                pointer
-                            },
-                            e.code.to_string(),
-                            message_of(e),
-                        ),
-                    });
+                    let pointer = if pointer.is_empty() {
+                        "/".into()
+                    } else {
+                        pointer
+                    };
+                    out.push(FieldError::new(pointer, e.code.to_string(), message_of(e)));
                 }
             }
             ValidationErrorsKind::Struct(inner) => flatten(inner, &here, out),
