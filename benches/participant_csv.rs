@@ -8,21 +8,17 @@
 //! `BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres` it creates (and drops) a
 //! PostgreSQL database on that server instead. Not part of `scripts/test`.
 
+#[path = "support/bench_db.rs"]
+mod bench_db;
 #[path = "support/seed.rs"]
 mod seed;
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::test::{call_service, init_service, read_body, TestRequest};
-use chrono::Utc;
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
 
-use reintegra::clock::SystemClock;
-use reintegra::config::{Config, DatabaseUrl};
-use reintegra::db::{self, migrations};
+use bench_db::{token_for, BenchDb};
+use reintegra::db;
 use reintegra::state::AppState;
 
 const PARTICIPANTS: usize = 10_000;
@@ -34,49 +30,12 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0)
         .unwrap_or(9);
-    let pg = std::env::var("BENCH_DATABASE_URL").ok();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (url, pg_name) = match &pg {
-        Some(admin) => {
-            let name = format!("reintegra_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = diesel::PgConnection::establish(admin).expect("connect to PostgreSQL");
-            conn.batch_execute(&format!("CREATE DATABASE {name}"))
-                .expect("create database");
-            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
-            (format!("{base}/{name}"), Some(name))
-        }
-        None => (
-            format!("sqlite://{}", dir.path().join("bench.db").display()),
-            None,
-        ),
-    };
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("DATABASE_URL", url.clone()),
-        (
-            "REINTEGRA_JWT_SECRET",
-            "bench-secret-bench-secret-bench-secret".to_owned(),
-        ),
-        ("REINTEGRA_ARGON2_M_KIB", "64".to_owned()),
-        ("REINTEGRA_ARGON2_T", "1".to_owned()),
-    ]);
-    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
-    let state = AppState::new(config, Arc::new(SystemClock)).expect("state");
-    let db_url = DatabaseUrl::parse(&url).expect("url");
-    let mut conn = db::establish(&db_url).expect("connect");
-    migrations::run_pending(&mut conn).expect("migrate");
-
+    let bench = BenchDb::from_env();
+    let state = bench.state();
+    let mut conn = bench.connect();
     let manager_id = seed(&state, &mut conn);
     let samples = actix_web::rt::System::new().block_on(measure(&state, manager_id, runs));
-    let backend = if pg.is_some() { "postgres" } else { "sqlite" };
-    report(backend, samples);
-
-    drop(conn);
-    drop(state);
-    if let (Some(admin), Some(name)) = (pg, pg_name) {
-        if let Ok(mut c) = diesel::PgConnection::establish(&admin) {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-        }
-    }
+    report(bench.backend, samples);
 }
 
 /// The bench club (see `support/seed.rs`); answers the manager's id.
@@ -94,24 +53,7 @@ fn seed(state: &AppState, conn: &mut db::AnyConnection) -> String {
 
 async fn measure(state: &AppState, staff_id: String, runs: usize) -> Vec<f64> {
     let app = init_service(reintegra::app(state.clone())).await;
-    let member = {
-        let id = staff_id.clone();
-        state
-            .db
-            .read(move |c| Ok(reintegra::staff::repo::find(c, &id)?))
-            .await
-            .expect("staff")
-            .expect("staff exists")
-    };
-    let token = reintegra::auth::token::issue_access(
-        &state.jwt_secret,
-        Utc::now(),
-        3600,
-        &staff_id,
-        member.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-        member.row.token_version,
-    )
-    .expect("token");
+    let token = token_for(state, &staff_id).await;
     let mut samples = Vec::with_capacity(runs);
     // One warm-up export (connections opened, statements prepared), not counted.
     for run in 0..=runs {

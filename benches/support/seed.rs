@@ -3,6 +3,9 @@
 //! care teams in turn, and participants with one or two risk groups each, every other one in an
 //! open programme. Included with `#[path]` by the benches and `examples/bench_seed.rs`.
 
+// Shared by several bench targets through `#[path]`; each uses part of it.
+#![allow(dead_code)]
+
 use chrono::{Months, NaiveDate, Utc};
 
 use reintegra::db::{self, write_transaction};
@@ -32,7 +35,8 @@ pub struct Seeded {
     pub participant_ids: Vec<String>,
 }
 
-fn staff_row(id: &str, email: &str, password_hash: &str) -> StaffRow {
+/// An active account that signs in with the password `password_hash` hashes.
+pub fn staff_row(id: &str, email: &str, password_hash: &str) -> StaffRow {
     let now = Utc::now().naive_utc();
     StaffRow {
         id: id.to_owned(),
@@ -44,6 +48,54 @@ fn staff_row(id: &str, email: &str, password_hash: &str) -> StaffRow {
         active_until: None,
         must_change_password: false,
         token_version: 1,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Participant number `i`, referred by the OPS on `referred_on`: a valid PESEL with the birth
+/// date and sex it encodes, status `referred`, no contact details; names are the caller's
+/// (`set_names`).
+pub fn participant_row(i: usize, referred_on: NaiveDate) -> ParticipantRow {
+    let birth = NaiveDate::from_ymd_opt(
+        1960 + (i % 45) as i32,
+        1 + (i % 12) as u32,
+        1 + (i % 28) as u32,
+    )
+    .expect("date");
+    let sex = if i % 2 == 0 { Sex::Female } else { Sex::Male };
+    let pesel = Pesel::generate(birth, (i / 45 % 10_000) as u16, sex).expect("pesel");
+    let now = Utc::now().naive_utc();
+    ParticipantRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        status: "referred".into(),
+        first_name: String::new(),
+        last_name: String::new(),
+        first_name_key: String::new(),
+        last_name_key: String::new(),
+        first_last_key: String::new(),
+        last_first_key: String::new(),
+        pesel: Some(pesel.as_str().to_owned()),
+        id_document_kind: None,
+        id_document_number: None,
+        id_document_country: None,
+        birth_date: birth,
+        sex: if i % 2 == 0 { "female" } else { "male" }.into(),
+        phone: None,
+        email: None,
+        address_street: None,
+        address_postal_code: None,
+        address_city: None,
+        education_level: None,
+        labour_status_at_entry: None,
+        disability: None,
+        legal_rep_full_name: None,
+        legal_rep_relation: None,
+        legal_rep_phone: None,
+        referral_source: "ops".into(),
+        referral_reference: None,
+        referred_on,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -87,53 +139,16 @@ pub fn seed_club(
         let now = Utc::now().naive_utc();
         let referred_on = NaiveDate::from_ymd_opt(2026, 1, 5).expect("date");
         for (i, pid) in seeded.participant_ids.iter().enumerate() {
-            let birth = NaiveDate::from_ymd_opt(
-                1960 + (i % 45) as i32,
-                1 + (i % 12) as u32,
-                1 + (i % 28) as u32,
-            )
-            .expect("date");
-            let sex = if i % 2 == 0 { Sex::Female } else { Sex::Male };
-            let pesel = Pesel::generate(birth, (i / 45 % 10_000) as u16, sex).expect("pesel");
             let in_programme = i % 2 == 0;
-            let mut row = ParticipantRow {
-                id: pid.clone(),
-                status: if in_programme {
-                    "in_programme"
-                } else {
-                    "qualified"
-                }
-                .into(),
-                first_name: String::new(),
-                last_name: String::new(),
-                first_name_key: String::new(),
-                last_name_key: String::new(),
-                first_last_key: String::new(),
-                last_first_key: String::new(),
-                pesel: Some(pesel.as_str().to_owned()),
-                id_document_kind: None,
-                id_document_number: None,
-                id_document_country: None,
-                birth_date: birth,
-                sex: if i % 2 == 0 { "female" } else { "male" }.into(),
-                phone: Some("+48600100200".into()),
-                email: None,
-                address_street: None,
-                address_postal_code: None,
-                address_city: None,
-                education_level: None,
-                labour_status_at_entry: None,
-                disability: None,
-                legal_rep_full_name: None,
-                legal_rep_relation: None,
-                legal_rep_phone: None,
-                referral_source: "ops".into(),
-                referral_reference: None,
-                referred_on,
-                version: 1,
-                created_at: now,
-                updated_at: now,
-            };
+            let mut row = participant_row(i, referred_on);
+            row.id = pid.clone();
+            row.status = if in_programme {
+                "in_programme"
+            } else {
+                "qualified"
+            }
+            .into();
+            row.phone = Some("+48600100200".into());
             row.set_names("Anna", &format!("Nowak{i}"));
             reintegra::participants::repo::insert(conn, &row)?;
             let groups: Vec<RiskGroupEntry> = (0..1 + i % 2)
