@@ -54,6 +54,18 @@ async fn send(
     app.call_as(user, req).await
 }
 
+/// Sends `body` (with `If-Match: etag` when given) and answers the sorted `(pointer, code)` pairs
+/// of the first-step 422 it must get.
+async fn first_step(
+    app: &TestApp,
+    user: &TestUser,
+    req: TestRequest,
+    etag: Option<&str>,
+    body: Value,
+) -> Vec<(String, String)> {
+    first_step_errors(&send(app, user, req, etag, body).await)
+}
+
 fn rows(app: &TestApp, table: &str) -> i64 {
     count(
         &mut app.conn(),
@@ -183,17 +195,16 @@ async fn staff_patch_lists_every_field_error_and_changes_nothing() {
     let admin = app.user(&[Role::Admin]).await;
     let (id, email) = app.create_staff(&[Role::Counsellor], false);
     let path = format!("/api/v1/staff/{id}");
-    let res = send(
-        &app,
-        &admin,
-        TestRequest::patch().uri(&path),
-        Some("\"1\""),
-        json!({"email": "anna@club", "full_name": "Anna\u{0007}Nowak", "roles": ["boss"],
-               "active": "yes", "active_until": "31.12.2026"}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &admin,
+            TestRequest::patch().uri(&path),
+            Some("\"1\""),
+            json!({"email": "anna@club", "full_name": "Anna\u{0007}Nowak", "roles": ["boss"],
+               "active": "yes", "active_until": "31.12.2026"}),
+        )
+        .await,
         pairs(&[
             ("/active", "type"),
             ("/active_until", "format"),
@@ -202,17 +213,16 @@ async fn staff_patch_lists_every_field_error_and_changes_nothing() {
             ("/roles/0", "enum"),
         ])
     );
-    let res = send(
-        &app,
-        &admin,
-        TestRequest::patch().uri(&path),
-        Some("\"1\""),
-        json!({"email": format!("{}@club.test", "a".repeat(250)), "full_name": "x".repeat(101),
-               "roles": "admin", "active": null, "active_until": "2026-02-30"}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &admin,
+            TestRequest::patch().uri(&path),
+            Some("\"1\""),
+            json!({"email": format!("{}@club.test", "a".repeat(250)), "full_name": "x".repeat(101),
+               "roles": "admin", "active": null, "active_until": "2026-02-30"}),
+        )
+        .await,
         pairs(&[
             ("/active", "required"),
             ("/active_until", "date"),
@@ -237,17 +247,15 @@ async fn risk_group_patch_lists_every_field_error_and_changes_nothing() {
     let admin = app.user(&[Role::Admin]).await;
     let path = "/api/v1/risk-groups/long_term_unemployed";
     let before = get_json(&app, &admin, path).await;
-    let res = send(
+    assert_eq!(
+        first_step(
         &app,
         &admin,
         TestRequest::patch().uri(path),
         Some("\"1\""),
         json!({"code": "Long-Term", "label_en": "x".repeat(201), "label_pl": "bez\u{0001}robotni",
                "legal_basis": 5, "evidence_hint": " \n ", "statutory": "no", "active": true}),
-    )
-    .await;
-    assert_eq!(
-        first_step_errors(&res),
+    ).await,
         pairs(&[
             ("/code", "format"),
             ("/evidence_hint", "blank"),
@@ -269,17 +277,16 @@ async fn activity_type_patch_lists_every_field_error_and_changes_nothing() {
     let manager = app.user(&[Role::Manager]).await;
     let path = "/api/v1/activity-types/support_group";
     let before = get_json(&app, &manager, path).await;
-    let res = send(
-        &app,
-        &manager,
-        TestRequest::patch().uri(path),
-        Some("\"1\""),
-        json!({"code": "s", "label_en": "", "label_pl": "y".repeat(201), "area": "medical",
-               "category": 4, "active": "yes"}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &manager,
+            TestRequest::patch().uri(path),
+            Some("\"1\""),
+            json!({"code": "s", "label_en": "", "label_pl": "y".repeat(201), "area": "medical",
+               "category": 4, "active": "yes"}),
+        )
+        .await,
         pairs(&[
             ("/active", "type"),
             ("/area", "enum"),
@@ -300,32 +307,30 @@ async fn activity_type_patch_lists_every_field_error_and_changes_nothing() {
 async fn dictionary_patch_reports_null_for_a_field_that_cannot_be_cleared() {
     let app = TestApp::spawn().await;
     let admin = app.user(&[Role::Admin]).await;
-    let res = send(
-        &app,
-        &admin,
-        TestRequest::patch().uri("/api/v1/risk-groups/long_term_unemployed"),
-        Some("\"1\""),
-        json!({"label_en": null, "label_pl": "x".repeat(201), "active": null}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &admin,
+            TestRequest::patch().uri("/api/v1/risk-groups/long_term_unemployed"),
+            Some("\"1\""),
+            json!({"label_en": null, "label_pl": "x".repeat(201), "active": null}),
+        )
+        .await,
         pairs(&[
             ("/active", "required"),
             ("/label_en", "required"),
             ("/label_pl", "too_long"),
         ])
     );
-    let res = send(
-        &app,
-        &admin,
-        TestRequest::patch().uri("/api/v1/activity-types/support_group"),
-        Some("\"1\""),
-        json!({"label_en": null, "area": null, "category": "dance"}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &admin,
+            TestRequest::patch().uri("/api/v1/activity-types/support_group"),
+            Some("\"1\""),
+            json!({"label_en": null, "area": null, "category": "dance"}),
+        )
+        .await,
         pairs(&[
             ("/area", "required"),
             ("/category", "enum"),
@@ -352,16 +357,15 @@ async fn registration_lists_every_future_date_at_once() {
     body["birth_date"] = json!(FUTURE);
     body["referral"]["referred_on"] = json!(FUTURE);
     body["risk_groups"][0]["evidence_date"] = json!(FUTURE);
-    let res = send(
-        &app,
-        &worker,
-        TestRequest::post().uri("/api/v1/participants"),
-        None,
-        body,
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &worker,
+            TestRequest::post().uri("/api/v1/participants"),
+            None,
+            body,
+        )
+        .await,
         pairs(&[
             ("/birth_date", "future"),
             ("/referral/referred_on", "future"),
@@ -391,16 +395,15 @@ async fn registration_lists_future_dates_with_bad_array_items_at_their_own_index
         {"code": "x".repeat(51), "evidence": "ok", "evidence_date": "2026-02-30"}
     ]);
     body["care_team"] = json!([{"staff_id": worker.id}, 7, {"staff_id": "nobody", "lead": "yes"}]);
-    let res = send(
-        &app,
-        &worker,
-        TestRequest::post().uri("/api/v1/participants"),
-        None,
-        body,
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &worker,
+            TestRequest::post().uri("/api/v1/participants"),
+            None,
+            body,
+        )
+        .await,
         pairs(&[
             ("/address/postal_code", "type"),
             ("/care_team/1", "type"),
@@ -428,30 +431,29 @@ async fn participant_patch_lists_every_field_error_and_changes_nothing() {
     let id = app.register_participant(&worker, participant_body(3)).await;
     let path = format!("/api/v1/participants/{id}");
     let before = get_json(&app, &worker, &path).await;
-    let res = send(
-        &app,
-        &worker,
-        TestRequest::patch().uri(&path),
-        Some("\"1\""),
-        json!({
-            "first_name": 7,
-            "last_name": "x".repeat(101),
-            "pesel": "123",
-            "id_document": {"kind": "visa", "number": "FX1", "issuing_country": "ua"},
-            "birth_date": FUTURE,
-            "sex": "other",
-            "phone": "600100200",
-            "email": "anna@",
-            "address": {"postal_code": "1234", "city": "Łódź\u{0007}"},
-            "education_level": "phd",
-            "labour_status_at_entry": 3,
-            "disability": "no",
-            "legal_representative": {"relation": "mother", "phone": "+48 1"}
-        }),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &worker,
+            TestRequest::patch().uri(&path),
+            Some("\"1\""),
+            json!({
+                "first_name": 7,
+                "last_name": "x".repeat(101),
+                "pesel": "123",
+                "id_document": {"kind": "visa", "number": "FX1", "issuing_country": "ua"},
+                "birth_date": FUTURE,
+                "sex": "other",
+                "phone": "600100200",
+                "email": "anna@",
+                "address": {"postal_code": "1234", "city": "Łódź\u{0007}"},
+                "education_level": "phd",
+                "labour_status_at_entry": 3,
+                "disability": "no",
+                "legal_representative": {"relation": "mother", "phone": "+48 1"}
+            }),
+        )
+        .await,
         pairs(&[
             ("/address/city", "control_character"),
             ("/address/postal_code", "format"),
@@ -482,7 +484,8 @@ async fn risk_group_list_reports_bad_items_at_their_own_index() {
     let app = TestApp::spawn().await;
     let worker = app.user(&[Role::Counsellor]).await;
     let id = app.register_participant(&worker, participant_body(4)).await;
-    let res = send(
+    assert_eq!(
+        first_step(
         &app,
         &worker,
         TestRequest::put().uri(&format!("/api/v1/participants/{id}/risk-groups")),
@@ -493,10 +496,7 @@ async fn risk_group_list_reports_bad_items_at_their_own_index() {
             {"code": 5, "evidence": "a\u{0007}b", "evidence_date": FUTURE},
             {"code": "y".repeat(51), "evidence_date": "10.02.2026"}
         ]),
-    )
-    .await;
-    assert_eq!(
-        first_step_errors(&res),
+    ).await,
         pairs(&[
             ("/1", "type"),
             ("/2/code", "type"),
@@ -522,22 +522,21 @@ async fn care_team_list_reports_bad_items_at_their_own_index() {
     let app = TestApp::spawn().await;
     let lead = app.user(&[Role::Psychologist]).await;
     let id = app.register_participant(&lead, participant_body(5)).await;
-    let res = send(
-        &app,
-        &lead,
-        TestRequest::put().uri(&format!("/api/v1/participants/{id}/care-team")),
-        Some("\"1\""),
-        json!([
-            {"staff_id": lead.id, "lead": true},
-            "x",
-            {"staff_id": "nobody", "lead": "yes"},
-            {"lead": false},
-            7
-        ]),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            TestRequest::put().uri(&format!("/api/v1/participants/{id}/care-team")),
+            Some("\"1\""),
+            json!([
+                {"staff_id": lead.id, "lead": true},
+                "x",
+                {"staff_id": "nobody", "lead": "yes"},
+                {"lead": false},
+                7
+            ]),
+        )
+        .await,
         pairs(&[
             ("/1", "type"),
             ("/2/lead", "type"),
@@ -564,44 +563,41 @@ async fn qualification_lists_every_field_error_and_decides_nothing() {
     let app = TestApp::spawn().await;
     let lead = app.user(&[Role::Counsellor]).await;
     let id = app.register_participant(&lead, participant_body(6)).await;
-    let res = send(
-        &app,
-        &lead,
-        qualification(&id),
-        None,
-        json!({"decision": "maybe", "decided_on": FUTURE, "reason": "x".repeat(20_001)}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            qualification(&id),
+            None,
+            json!({"decision": "maybe", "decided_on": FUTURE, "reason": "x".repeat(20_001)}),
+        )
+        .await,
         pairs(&[
             ("/decided_on", "future"),
             ("/decision", "enum"),
             ("/reason", "too_long"),
         ])
     );
-    let res = send(
-        &app,
-        &lead,
-        qualification(&id),
-        None,
-        json!({"decision": "rejected", "decided_on": FUTURE}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            qualification(&id),
+            None,
+            json!({"decision": "rejected", "decided_on": FUTURE}),
+        )
+        .await,
         pairs(&[("/decided_on", "future"), ("/reason", "required")])
     );
-    let res = send(
-        &app,
-        &lead,
-        qualification(&id),
-        None,
-        json!({"decision": true, "decided_on": "2026-02-29", "reason": "a\u{0000}"}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            qualification(&id),
+            None,
+            json!({"decision": true, "decided_on": "2026-02-29", "reason": "a\u{0000}"}),
+        )
+        .await,
         pairs(&[
             ("/decided_on", "date"),
             ("/decision", "type"),
@@ -623,32 +619,30 @@ async fn re_referral_lists_every_field_error_and_records_nothing() {
     let id = app.register_participant(&lead, participant_body(7)).await;
     let referrals = rows(&app, "referrals");
     let path = format!("/api/v1/participants/{id}/referrals");
-    let res = send(
-        &app,
-        &lead,
-        TestRequest::post().uri(&path),
-        None,
-        json!({"source": "police", "reference": "OPS\u{0007}1", "referred_on": FUTURE}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            TestRequest::post().uri(&path),
+            None,
+            json!({"source": "police", "reference": "OPS\u{0007}1", "referred_on": FUTURE}),
+        )
+        .await,
         pairs(&[
             ("/reference", "control_character"),
             ("/referred_on", "future"),
             ("/source", "enum"),
         ])
     );
-    let res = send(
-        &app,
-        &lead,
-        TestRequest::post().uri(&path),
-        None,
-        json!({"reference": "x".repeat(201), "referred_on": 20260301}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            TestRequest::post().uri(&path),
+            None,
+            json!({"reference": "x".repeat(201), "referred_on": 20260301}),
+        )
+        .await,
         pairs(&[
             ("/reference", "too_long"),
             ("/referred_on", "type"),
@@ -691,17 +685,16 @@ async fn programme_start_reports_planned_months_out_of_range_in_the_first_422() 
     let lead = app.user(&[Role::SocialWorker]).await;
     let id = app.register_participant(&lead, participant_body(8)).await;
     app.qualify(&lead, &id).await;
-    let res = send(
-        &app,
-        &lead,
-        TestRequest::post().uri(&format!("/api/v1/participants/{id}/programmes")),
-        None,
-        json!({"start_date": FUTURE, "planned_months": 99, "basis": "contract",
-               "basis_reference": "KS\u{0007}1"}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            TestRequest::post().uri(&format!("/api/v1/participants/{id}/programmes")),
+            None,
+            json!({"start_date": FUTURE, "planned_months": 99, "basis": "contract",
+               "basis_reference": "KS\u{0007}1"}),
+        )
+        .await,
         pairs(&[
             ("/basis", "enum"),
             ("/basis_reference", "control_character"),
@@ -721,31 +714,29 @@ async fn extension_lists_every_field_error_and_changes_nothing() {
     let (_, programme) = in_programme(&app, &lead, 9).await;
     let path = format!("/api/v1/programmes/{programme}");
     let before = get_json(&app, &lead, &path).await;
-    let res = send(
-        &app,
-        &lead,
-        TestRequest::patch().uri(&path),
-        Some("\"1\""),
-        json!({"planned_end_date": "2027-02-29", "extension_reason": "more\u{0007}time"}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            TestRequest::patch().uri(&path),
+            Some("\"1\""),
+            json!({"planned_end_date": "2027-02-29", "extension_reason": "more\u{0007}time"}),
+        )
+        .await,
         pairs(&[
             ("/extension_reason", "control_character"),
             ("/planned_end_date", "date"),
         ])
     );
-    let res = send(
-        &app,
-        &lead,
-        TestRequest::patch().uri(&path),
-        Some("\"1\""),
-        json!({"planned_end_date": 20270601, "extension_reason": "x".repeat(20_001)}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            TestRequest::patch().uri(&path),
+            Some("\"1\""),
+            json!({"planned_end_date": 20270601, "extension_reason": "x".repeat(20_001)}),
+        )
+        .await,
         pairs(&[
             ("/extension_reason", "too_long"),
             ("/planned_end_date", "type"),
@@ -761,32 +752,30 @@ async fn exit_lists_every_field_error_and_closes_nothing() {
     let app = TestApp::spawn().await;
     let lead = app.user(&[Role::SocialWorker]).await;
     let (id, programme) = in_programme(&app, &lead, 10).await;
-    let res = send(
-        &app,
-        &lead,
-        TestRequest::post().uri(&format!("/api/v1/programmes/{programme}/exit")),
-        None,
-        json!({"exit_date": FUTURE, "exit_reason": 3, "exit_note": "x".repeat(20_001)}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            TestRequest::post().uri(&format!("/api/v1/programmes/{programme}/exit")),
+            None,
+            json!({"exit_date": FUTURE, "exit_reason": 3, "exit_note": "x".repeat(20_001)}),
+        )
+        .await,
         pairs(&[
             ("/exit_date", "future"),
             ("/exit_note", "too_long"),
             ("/exit_reason", "type"),
         ])
     );
-    let res = send(
-        &app,
-        &lead,
-        TestRequest::post().uri(&format!("/api/v1/programmes/{programme}/exit")),
-        None,
-        json!({"exit_date": FUTURE, "exit_reason": "other", "exit_note": "a\u{0001}"}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            TestRequest::post().uri(&format!("/api/v1/programmes/{programme}/exit")),
+            None,
+            json!({"exit_date": FUTURE, "exit_reason": "other", "exit_note": "a\u{0001}"}),
+        )
+        .await,
         pairs(&[
             ("/exit_date", "future"),
             ("/exit_note", "control_character"),
@@ -820,32 +809,30 @@ async fn follow_up_contact_lists_every_field_error_and_records_nothing() {
     let follow_up = before["items"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/follow-ups/{follow_up}");
 
-    let res = send(
-        &app,
-        &lead,
-        TestRequest::patch().uri(&path),
-        Some("\"1\""),
-        json!({"contacted_on": FUTURE, "result": true, "note": "a\u{0000}b"}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            TestRequest::patch().uri(&path),
+            Some("\"1\""),
+            json!({"contacted_on": FUTURE, "result": true, "note": "a\u{0000}b"}),
+        )
+        .await,
         pairs(&[
             ("/contacted_on", "future"),
             ("/note", "control_character"),
             ("/result", "type"),
         ])
     );
-    let res = send(
-        &app,
-        &lead,
-        TestRequest::patch().uri(&path),
-        Some("\"1\""),
-        json!({"contacted_on": "2026-3-5", "note": "x".repeat(20_001)}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &lead,
+            TestRequest::patch().uri(&path),
+            Some("\"1\""),
+            json!({"contacted_on": "2026-3-5", "note": "x".repeat(20_001)}),
+        )
+        .await,
         pairs(&[
             ("/contacted_on", "format"),
             ("/note", "too_long"),
@@ -866,42 +853,42 @@ async fn rules_across_fields_tell_a_wrong_value_from_a_missing_one() {
     let worker = app.user(&[Role::SocialWorker]).await;
     let mut body = participant_body(51);
     body["pesel"] = json!(80010112357_i64);
-    let res = send(
-        &app,
-        &worker,
-        TestRequest::post().uri("/api/v1/participants"),
-        None,
-        body,
-    )
-    .await;
-    assert_eq!(first_step_errors(&res), pairs(&[("/pesel", "type")]));
+    assert_eq!(
+        first_step(
+            &app,
+            &worker,
+            TestRequest::post().uri("/api/v1/participants"),
+            None,
+            body,
+        )
+        .await,
+        pairs(&[("/pesel", "type")])
+    );
 
     let id = app
         .register_participant(&worker, participant_body(52))
         .await;
-    let res = send(
-        &app,
-        &worker,
-        qualification(&id),
-        None,
-        json!({"decision": "rejected", "decided_on": "2026-02-31"}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &worker,
+            qualification(&id),
+            None,
+            json!({"decision": "rejected", "decided_on": "2026-02-31"}),
+        )
+        .await,
         pairs(&[("/decided_on", "date"), ("/reason", "required")])
     );
 
-    let res = send(
-        &app,
-        &worker,
-        TestRequest::post().uri(&format!("/api/v1/participants/{id}/notes")),
-        None,
-        json!({"body": "Rozmowa", "corrects_note_id": "not-a-note"}),
-    )
-    .await;
     assert_eq!(
-        first_step_errors(&res),
+        first_step(
+            &app,
+            &worker,
+            TestRequest::post().uri(&format!("/api/v1/participants/{id}/notes")),
+            None,
+            json!({"body": "Rozmowa", "corrects_note_id": "not-a-note"}),
+        )
+        .await,
         pairs(&[("/corrects_note_id", "type")])
     );
 }
@@ -916,14 +903,16 @@ async fn a_pesel_encoding_a_future_birth_date_is_refused() {
     let mut body = participant_body(53);
     let born = chrono::NaiveDate::from_ymd_opt(2150, 1, 1).unwrap();
     body["pesel"] = json!(Pesel::generate(born, 7, Sex::Male).unwrap().as_str());
-    let res = send(
-        &app,
-        &worker,
-        TestRequest::post().uri("/api/v1/participants"),
-        None,
-        body,
-    )
-    .await;
-    assert_eq!(first_step_errors(&res), pairs(&[("/pesel", "future")]));
+    assert_eq!(
+        first_step(
+            &app,
+            &worker,
+            TestRequest::post().uri("/api/v1/participants"),
+            None,
+            body,
+        )
+        .await,
+        pairs(&[("/pesel", "future")])
+    );
     assert_eq!(rows(&app, "participants"), 0);
 }
