@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod consents;
 pub mod db;
+pub mod diagnoses;
 pub mod dictionaries;
 pub mod http;
 pub mod metrics;
@@ -14,6 +15,7 @@ pub mod notes;
 pub mod openapi;
 pub mod ops;
 pub mod participants;
+pub mod plans;
 pub mod policy;
 pub mod programmes;
 pub mod settings;
@@ -51,7 +53,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(participants::routes::routes)
             .configure(programmes::routes::routes)
             .configure(consents::routes::routes)
-            .configure(notes::routes::routes),
+            .configure(notes::routes::routes)
+            .configure(diagnoses::routes::routes)
+            .configure(plans::routes::routes),
     );
 }
 

@@ -46,6 +46,8 @@ minute gets 429 with `Retry-After` on any route instead of 401.",
         (name = "programmes", description = "Programmes (start, extension, exit) and the follow-ups after exit"),
         (name = "consents", description = "Consents for the optional purposes: recorded, read with a computed state, withdrawn, never edited"),
         (name = "notes", description = "Append-only case notes; psychologist notes only for the care team's psychologists"),
+        (name = "diagnoses", description = "Diagnoses of every kind with the Holland RIASEC profile; draft, final, amended; psychological and psychometric findings only for the care team's psychologists"),
+        (name = "plans", description = "Individual Action Plans (IPD): drafts, activation with the participant's acceptance, revisions, goal progress, actions and reviews"),
     )
 )]
 struct ApiDoc;

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::diagnoses::model::DiagnosisKind;
 use crate::http::AppError;
 
 #[derive(
@@ -281,6 +282,64 @@ pub fn grant(role: Role, action: Action) -> Option<Grant> {
     }
 }
 
+/// Who may write — create, edit while draft, finalize, amend — a diagnosis of each kind (api.md
+/// §6). Administering an instrument is a permission of the role, not of a named person; the
+/// writer must also hold `diagnosis.write` on the participant (be on the care team).
+pub fn writes_diagnosis(role: Role, kind: DiagnosisKind) -> bool {
+    use DiagnosisKind as K;
+    matches!(
+        (role, kind),
+        (
+            Role::Psychologist,
+            K::GeneralSurvey
+                | K::InterestsQuestionnaire
+                | K::Psychometric
+                | K::Psychological
+                | K::Holland
+        ) | (Role::SocialWorker, K::GeneralSurvey | K::Social)
+            | (
+                Role::Counsellor,
+                K::GeneralSurvey | K::InterestsQuestionnaire | K::Vocational | K::Holland
+            )
+    )
+}
+
+/// How much of one diagnosis a reader is shown (api.md §6, §13.3, §13.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disclosure {
+    /// Everything: summary, findings, recommendations, scores, the Holland profile.
+    Full,
+    /// Metadata, the instrument and the summary (a psychometric diagnosis for anyone but the
+    /// team's psychologists).
+    Summary,
+    /// Kind, date, author and status (a psychological diagnosis for anyone but the team's
+    /// psychologists).
+    Metadata,
+    /// Kind, date, the author's role and status; not the author (auditors).
+    Audit,
+}
+
+impl Disclosure {
+    /// Whether the caller sees less than the whole diagnosis (`restricted: true`).
+    pub fn restricted(self) -> bool {
+        self != Disclosure::Full
+    }
+}
+
+/// The disclosure of a diagnosis of `kind` to a caller whose `diagnosis.read` grants reaching the
+/// participant give `view`, and who holds `diagnosis.read_findings` on them (`reads_findings`:
+/// a psychologist on the care team) or not.
+pub fn diagnosis_disclosure(view: View, kind: DiagnosisKind, reads_findings: bool) -> Disclosure {
+    if view == View::Metadata {
+        return Disclosure::Audit;
+    }
+    match (kind.findings_restricted(), reads_findings, kind) {
+        (false, _, _) | (true, true, _) => Disclosure::Full,
+        (true, false, DiagnosisKind::Psychometric) => Disclosure::Summary,
+        (true, false, _) => Disclosure::Metadata,
+    }
+}
+
 /// The grants a set of roles holds for an action, one per role that has any.
 pub fn grants(roles: &[Role], action: Action) -> Vec<Grant> {
     roles.iter().filter_map(|r| grant(*r, action)).collect()
@@ -491,6 +550,58 @@ mod tests {
             Action::ALL.len(),
             "permission names are unique"
         );
+    }
+
+    #[test]
+    fn diagnosis_kinds_have_their_writers() {
+        use DiagnosisKind as K;
+        let writers = |kind| -> Vec<Role> {
+            Role::ALL
+                .into_iter()
+                .filter(|r| writes_diagnosis(*r, kind))
+                .collect()
+        };
+        assert_eq!(
+            writers(K::GeneralSurvey),
+            [Role::Psychologist, Role::SocialWorker, Role::Counsellor]
+        );
+        assert_eq!(
+            writers(K::InterestsQuestionnaire),
+            [Role::Psychologist, Role::Counsellor]
+        );
+        assert_eq!(writers(K::Psychometric), [Role::Psychologist]);
+        assert_eq!(writers(K::Psychological), [Role::Psychologist]);
+        assert_eq!(writers(K::Social), [Role::SocialWorker]);
+        assert_eq!(writers(K::Vocational), [Role::Counsellor]);
+        assert_eq!(writers(K::Holland), [Role::Psychologist, Role::Counsellor]);
+    }
+
+    #[test]
+    fn restricted_findings_reach_only_team_psychologists_and_auditors_see_metadata() {
+        use DiagnosisKind as K;
+        assert_eq!(
+            diagnosis_disclosure(View::Full, K::Psychological, true),
+            Disclosure::Full
+        );
+        assert_eq!(
+            diagnosis_disclosure(View::Full, K::Psychological, false),
+            Disclosure::Metadata
+        );
+        assert_eq!(
+            diagnosis_disclosure(View::Full, K::Psychometric, false),
+            Disclosure::Summary
+        );
+        assert_eq!(
+            diagnosis_disclosure(View::Full, K::Holland, false),
+            Disclosure::Full
+        );
+        for kind in K::ALL {
+            assert_eq!(
+                diagnosis_disclosure(View::Metadata, *kind, true),
+                Disclosure::Audit,
+                "{kind:?}"
+            );
+        }
     }
 
     #[test]

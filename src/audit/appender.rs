@@ -70,20 +70,37 @@ impl Appender {
         ctx: &RequestContext,
         event: NewEvent,
     ) -> Result<(), AppError> {
-        let (done, committed) = oneshot::channel();
-        let pending = Pending {
-            at,
-            ctx: ctx.clone(),
-            event,
-            done,
-        };
-        self.queue
-            .send(pending)
-            .map_err(|_| AppError::Internal("the audit appender has stopped".into()))?;
-        committed
-            .await
-            .map_err(|_| AppError::Internal("the audit appender has stopped".into()))?
-            .map_err(AppError::from)
+        self.append_all(at, ctx, vec![event]).await
+    }
+
+    /// Queues `events` together (they land in one batch unless it is full) and waits until every
+    /// one has committed.
+    pub async fn append_all(
+        &self,
+        at: DateTime<Utc>,
+        ctx: &RequestContext,
+        events: Vec<NewEvent>,
+    ) -> Result<(), AppError> {
+        let stopped = || AppError::Internal("the audit appender has stopped".into());
+        let mut receipts = Vec::with_capacity(events.len());
+        for event in events {
+            let (done, committed) = oneshot::channel();
+            let pending = Pending {
+                at,
+                ctx: ctx.clone(),
+                event,
+                done,
+            };
+            self.queue.send(pending).map_err(|_| stopped())?;
+            receipts.push(committed);
+        }
+        for committed in receipts {
+            committed
+                .await
+                .map_err(|_| stopped())?
+                .map_err(AppError::from)?;
+        }
+        Ok(())
     }
 }
 

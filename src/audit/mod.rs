@@ -21,6 +21,50 @@ use crate::db::AnyConnection;
 use crate::http::{AppError, RequestContext};
 use crate::state::AppState;
 
+/// What a change to case data carries into its transaction: the instant (exact, and as stored),
+/// the caller and the request, so that the change's audit event commits with it.
+pub struct Change {
+    /// The instant as stored in rows (microseconds, naive UTC).
+    pub now: chrono::NaiveDateTime,
+    pub at: DateTime<Utc>,
+    pub caller: crate::auth::CurrentStaff,
+    pub ctx: RequestContext,
+}
+
+impl Change {
+    /// An allowed event by the caller.
+    pub fn event(&self, action: AuditAction) -> NewEvent {
+        NewEvent::new(action, AuditOutcome::Allowed, Some(self.caller.actor()))
+    }
+
+    /// Appends `event` in the change's transaction.
+    pub fn record(&self, conn: &mut AnyConnection, event: NewEvent) -> Result<(), AppError> {
+        record(conn, self.at, &self.ctx, event)?;
+        Ok(())
+    }
+}
+
+/// Runs `f` as one write transaction with the change's context: the rows it writes and the
+/// events it records commit together or not at all.
+pub async fn change<T, F>(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &crate::auth::CurrentStaff,
+    f: F,
+) -> Result<T, AppError>
+where
+    F: FnOnce(&mut AnyConnection, &Change) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let change = Change {
+        now: crate::http::stored_now(state.clock.as_ref()),
+        at: state.clock.now(),
+        caller: caller.clone(),
+        ctx: ctx.clone(),
+    };
+    state.db.write(move |conn| f(conn, &change)).await
+}
+
 /// Appends one event to the chain inside the caller's transaction; answers the stored event.
 pub fn record(
     conn: &mut AnyConnection,
@@ -93,6 +137,16 @@ pub async fn record_alone(
     event: NewEvent,
 ) -> Result<(), AppError> {
     state.audit.append(state.clock.now(), ctx, event).await
+}
+
+/// [`record_alone`] for several events of one request (a list that discloses several
+/// confidential records): appended together, answered once all are durable.
+pub async fn record_all_alone(
+    state: &AppState,
+    ctx: &RequestContext,
+    events: Vec<NewEvent>,
+) -> Result<(), AppError> {
+    state.audit.append_all(state.clock.now(), ctx, events).await
 }
 
 /// The chain's head: the last event's `seq` and hash (`0` and the genesis hash when empty).

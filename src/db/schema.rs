@@ -287,6 +287,124 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    diagnoses (id) {
+        id -> Text,
+        participant_id -> Text,
+        kind -> Text,
+        status -> Text,
+        performed_on -> Date,
+        instrument -> Nullable<Text>,
+        summary -> Nullable<Text>,
+        findings -> Nullable<Text>,
+        recommendations -> Nullable<Text>,
+        score_r -> Nullable<Integer>,
+        score_i -> Nullable<Integer>,
+        score_a -> Nullable<Integer>,
+        score_s -> Nullable<Integer>,
+        score_e -> Nullable<Integer>,
+        score_c -> Nullable<Integer>,
+        author_id -> Text,
+        author_role -> Text,
+        finalized_at -> Nullable<Timestamp>,
+        finalized_by -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    diagnosis_amendments (id) {
+        id -> Text,
+        diagnosis_id -> Text,
+        reason -> Text,
+        body -> Text,
+        author_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plans (id) {
+        id -> Text,
+        participant_id -> Text,
+        programme_id -> Text,
+        version_no -> Integer,
+        status -> Text,
+        revises_plan_id -> Nullable<Text>,
+        accepted_on -> Nullable<Date>,
+        accepted_by_participant -> Nullable<Bool>,
+        activated_at -> Nullable<Timestamp>,
+        activated_by -> Nullable<Text>,
+        next_review_on -> Nullable<Date>,
+        created_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plan_goals (id) {
+        id -> Text,
+        plan_id -> Text,
+        position -> Integer,
+        area -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        indicator -> Text,
+        target_date -> Date,
+        status -> Text,
+        achieved_on -> Nullable<Date>,
+        progress_note -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plan_goal_history (id) {
+        id -> Text,
+        goal_id -> Text,
+        status -> Text,
+        achieved_on -> Nullable<Date>,
+        changed_by -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plan_actions (id) {
+        id -> Text,
+        plan_id -> Text,
+        goal_id -> Text,
+        position -> Integer,
+        title -> Text,
+        responsible_staff_id -> Text,
+        due_date -> Date,
+        activity_type_code -> Nullable<Text>,
+        status -> Text,
+        done_on -> Nullable<Date>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plan_reviews (id) {
+        id -> Text,
+        plan_id -> Text,
+        reviewed_on -> Date,
+        summary -> Text,
+        next_review_on -> Date,
+        reviewer_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(referrals -> participants (participant_id));
 diesel::joinable!(qualifications -> participants (participant_id));
 diesel::joinable!(participant_risk_groups -> participants (participant_id));
@@ -297,6 +415,12 @@ diesel::joinable!(consents -> participants (participant_id));
 diesel::joinable!(case_notes -> participants (participant_id));
 diesel::joinable!(programmes -> participants (participant_id));
 diesel::joinable!(follow_ups -> programmes (programme_id));
+diesel::joinable!(diagnoses -> participants (participant_id));
+diesel::joinable!(diagnosis_amendments -> diagnoses (diagnosis_id));
+diesel::joinable!(plans -> participants (participant_id));
+diesel::joinable!(plan_goals -> plans (plan_id));
+diesel::joinable!(plan_goal_history -> plan_goals (goal_id));
+diesel::joinable!(plan_reviews -> plans (plan_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
@@ -319,4 +443,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_notes,
     programmes,
     follow_ups,
+    diagnoses,
+    diagnosis_amendments,
+    plans,
+    plan_goals,
+    plan_goal_history,
+    plan_actions,
+    plan_reviews,
 );

@@ -25,6 +25,17 @@ pub fn serialize_instant<S: serde::Serializer>(
     s.serialize_str(&format_instant(at))
 }
 
+/// [`serialize_instant`] for an instant that may be absent (`null`).
+pub fn serialize_opt_instant<S: serde::Serializer>(
+    at: &Option<chrono::NaiveDateTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => serialize_instant(at, s),
+        None => s.serialize_none(),
+    }
+}
+
 pub fn format_instant(at: &chrono::NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }

@@ -671,6 +671,16 @@ impl<T> Patch<T> {
         matches!(self, Patch::Absent)
     }
 
+    /// Merges into a nullable stored value: absent keeps it, `null` clears it, a value (turned
+    /// into the stored form by `stored`) replaces it.
+    pub fn merge_into<U>(self, current: &mut Option<U>, stored: impl FnOnce(T) -> U) {
+        match self {
+            Patch::Absent => {}
+            Patch::Null => *current = None,
+            Patch::Value(v) => *current = Some(stored(v)),
+        }
+    }
+
     /// Converts a new value; `None` when the conversion fails (absent and `null` always pass).
     pub fn try_map<U>(self, f: impl FnOnce(T) -> Option<U>) -> Option<Patch<U>> {
         Some(match self {

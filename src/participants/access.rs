@@ -65,6 +65,16 @@ pub fn may(caller: &CurrentStaff, action: Action, access: &CaseAccess) -> bool {
         .any(|g| satisfies(g, &caller.roles, access.on_team, access.is_lead))
 }
 
+/// The widest view the caller's grants for `action` give on this participant, `None` when no
+/// grant reaches them (e.g. the diagnosis view of an auditor: metadata).
+pub fn view_for(caller: &CurrentStaff, action: Action, access: &CaseAccess) -> Option<View> {
+    let reaching: Vec<Grant> = policy::grants(&caller.roles, action)
+        .into_iter()
+        .filter(|g| satisfies(g, &caller.roles, access.on_team, access.is_lead))
+        .collect();
+    (!reaching.is_empty()).then(|| policy::widest_view(&reaching))
+}
+
 /// The caller's membership of the participant's team: `Some(lead)` when on it.
 pub fn membership(
     conn: &mut AnyConnection,

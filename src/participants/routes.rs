@@ -580,6 +580,8 @@ async fn timeline(
     let allowed = super::timeline::Confidential {
         team_notes: access::may(&caller, Action::NoteRead, &access),
         psychologist_notes: access::may(&caller, Action::PsychologistNoteRead, &access),
+        diagnoses: access::may(&caller, Action::DiagnosisRead, &access),
+        plans: access::may(&caller, Action::PlanRead, &access),
     };
     let pid = access.participant_id.clone();
     let (entries, total) = state

@@ -44,6 +44,28 @@ const KINDS: &[(AuditAction, &str)] = &[
     (AuditAction::ProgrammeExtend, "programme_extended"),
     (AuditAction::ProgrammeExit, "programme_exited"),
     (AuditAction::FollowUpUpdate, "follow_up_recorded"),
+    (AuditAction::DiagnosisCreate, "diagnosis_recorded"),
+    (AuditAction::DiagnosisFinalize, "diagnosis_finalized"),
+    (AuditAction::DiagnosisAmend, "diagnosis_amended"),
+    (AuditAction::PlanActivate, "plan_activated"),
+    (AuditAction::PlanRevise, "plan_revised"),
+    (AuditAction::PlanGoalAchieve, "goal_achieved"),
+    (AuditAction::PlanReview, "plan_reviewed"),
+];
+
+/// Entries that tell of diagnoses: their kind and dates are metadata, which every reader of
+/// diagnoses may see (auditors included); findings never reach the timeline.
+const DIAGNOSIS_ACTIONS: &[AuditAction] = &[
+    AuditAction::DiagnosisCreate,
+    AuditAction::DiagnosisFinalize,
+    AuditAction::DiagnosisAmend,
+];
+
+const PLAN_ACTIONS: &[AuditAction] = &[
+    AuditAction::PlanActivate,
+    AuditAction::PlanRevise,
+    AuditAction::PlanGoalAchieve,
+    AuditAction::PlanReview,
 ];
 
 /// What confidential entries the caller may see.
@@ -51,6 +73,22 @@ const KINDS: &[(AuditAction, &str)] = &[
 pub struct Confidential {
     pub team_notes: bool,
     pub psychologist_notes: bool,
+    pub diagnoses: bool,
+    pub plans: bool,
+}
+
+impl Confidential {
+    fn shows(&self, action: AuditAction) -> bool {
+        if action == AuditAction::NoteCreate {
+            self.team_notes
+        } else if DIAGNOSIS_ACTIONS.contains(&action) {
+            self.diagnoses
+        } else if PLAN_ACTIONS.contains(&action) {
+            self.plans
+        } else {
+            true
+        }
+    }
 }
 
 fn kind_of(action: &str) -> Option<&'static str> {
@@ -85,6 +123,13 @@ fn summary(kind: &str, action: &str, details: &Option<Value>) -> String {
         ("programme_extended", _) => "Programme extended".into(),
         ("programme_exited", _) => with("Programme ended", "exit_reason"),
         ("follow_up_recorded", _) => with("Follow-up recorded", "result"),
+        ("diagnosis_recorded", _) => with("Diagnosis recorded", "kind"),
+        ("diagnosis_finalized", _) => with("Diagnosis finalized", "kind"),
+        ("diagnosis_amended", _) => with("Diagnosis amended", "kind"),
+        ("plan_activated", _) => "Individual Action Plan activated".into(),
+        ("plan_revised", _) => "Individual Action Plan revised into a new draft".into(),
+        ("goal_achieved", _) => "Plan goal achieved".into(),
+        ("plan_reviewed", _) => "Individual Action Plan reviewed".into(),
         _ => kind.replace('_', " "),
     }
 }
@@ -93,8 +138,16 @@ fn resource_path(
     participant_id: &str,
     entity_type: Option<&str>,
     entity_id: Option<&str>,
+    details: &Option<Value>,
 ) -> String {
     match (entity_type, entity_id) {
+        (Some("diagnosis"), Some(id)) => format!("/api/v1/diagnoses/{id}"),
+        (Some("plan"), Some(id)) => format!("/api/v1/plans/{id}"),
+        // Goals are read inside their plan.
+        (Some("plan_goal"), Some(_)) => match detail(details, "plan_id") {
+            Some(plan) => format!("/api/v1/plans/{plan}"),
+            None => format!("/api/v1/participants/{participant_id}/plans"),
+        },
         (Some("consent"), Some(id)) => format!("/api/v1/consents/{id}"),
         (Some("note"), Some(id)) => format!("/api/v1/notes/{id}"),
         (Some("programme"), Some(id)) => format!("/api/v1/programmes/{id}"),
@@ -111,8 +164,8 @@ fn filtered(
 ) -> audit_events::BoxedQuery<'static, crate::db::DbBackend> {
     let actions: Vec<&'static str> = KINDS
         .iter()
+        .filter(|(a, _)| allowed.shows(*a))
         .map(|(a, _)| a.as_str())
-        .filter(|a| allowed.team_notes || *a != AuditAction::NoteCreate.as_str())
         .collect();
     let mut q = audit_events::table
         .filter(audit_events::participant_id.eq(participant_id.to_owned()))
@@ -173,6 +226,7 @@ pub fn page(
                     participant_id,
                     entity_type.as_deref(),
                     entity_id.as_deref(),
+                    &details,
                 ),
             })
         })

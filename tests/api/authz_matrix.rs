@@ -34,6 +34,16 @@ struct Fixture {
     /// A consent and a team note of `participant`, recorded by `lead` for the routes about them.
     consent: String,
     note: String,
+    /// A draft `general_survey` (which every clinical role writes) and a final one, both by
+    /// `lead`, for the routes about diagnoses.
+    diagnosis: String,
+    final_diagnosis: String,
+    /// For the routes about plans (the participant then has a final diagnosis): an active plan
+    /// with its first goal and action, and a draft revision of it, all by `lead`.
+    active_plan: String,
+    draft_plan: String,
+    goal: String,
+    action: String,
 }
 
 /// A fresh dictionary entry of each kind, so every PATCH meets version 1.
@@ -811,6 +821,332 @@ fn cases() -> Vec<Case> {
             needs: Needs::Participant,
             expected: [401, 403, 200, 200, 200, 200, 403],
         },
+        // Diagnoses: managers read all (restricted findings withheld), auditors metadata, the care
+        // team reads and writes the kinds its roles write; admins see no case data. Managers,
+        // auditors and admins never write one (403 whatever the participant).
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/diagnoses",
+            path: |f| format!("/api/v1/participants/{}/diagnoses", f.participant),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/diagnoses",
+            path: |f| format!("/api/v1/participants/{}/diagnoses", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/diagnoses",
+            path: |f| format!("/api/v1/participants/{}/diagnoses", f.participant),
+            body: Some(|_, _| crate::diagnoses::diagnosis_body("general_survey")),
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/diagnoses",
+            path: |f| format!("/api/v1/participants/{}/diagnoses", f.participant),
+            body: Some(|_, _| crate::diagnoses::diagnosis_body("general_survey")),
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 201, 201, 201, 403],
+        },
+        // Only psychologists write a psychological diagnosis.
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/diagnoses",
+            path: |f| format!("/api/v1/participants/{}/diagnoses", f.participant),
+            body: Some(|_, _| crate::diagnoses::diagnosis_body("psychological")),
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/diagnoses",
+            path: |f| format!("/api/v1/participants/{}/diagnoses", f.participant),
+            body: Some(|_, _| crate::diagnoses::diagnosis_body("psychological")),
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 201, 403, 403, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/diagnoses/{id}",
+            path: |f| format!("/api/v1/diagnoses/{}", f.diagnosis),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/diagnoses/{id}",
+            path: |f| format!("/api/v1/diagnoses/{}", f.diagnosis),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/diagnoses/{id}",
+            path: |f| format!("/api/v1/diagnoses/{}", f.diagnosis),
+            body: Some(|_, _| json!({"summary": "Matrix summary"})),
+            if_match: true,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/diagnoses/{id}",
+            path: |f| format!("/api/v1/diagnoses/{}", f.diagnosis),
+            body: Some(|_, _| json!({"summary": "Matrix summary"})),
+            if_match: true,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/diagnoses/{id}/finalize",
+            path: |f| format!("/api/v1/diagnoses/{}/finalize", f.diagnosis),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/diagnoses/{id}/finalize",
+            path: |f| format!("/api/v1/diagnoses/{}/finalize", f.diagnosis),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/diagnoses/{id}/amendments",
+            path: |f| format!("/api/v1/diagnoses/{}/amendments", f.final_diagnosis),
+            body: Some(|_, _| json!({"reason": "Matrix", "text": "Matrix amendment"})),
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/diagnoses/{id}/amendments",
+            path: |f| format!("/api/v1/diagnoses/{}/amendments", f.final_diagnosis),
+            body: Some(|_, _| json!({"reason": "Matrix", "text": "Matrix amendment"})),
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 403, 201, 201, 201, 403],
+        },
+        // Plans: the care team and managers draft, revise, review and progress them; a manager or
+        // the team's lead activates; auditors read; admins see no case data.
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/plans",
+            path: |f| format!("/api/v1/participants/{}/plans", f.participant),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/plans",
+            path: |f| format!("/api/v1/participants/{}/plans", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/plans",
+            path: |f| format!("/api/v1/participants/{}/plans", f.participant),
+            body: Some(|f, _| crate::plans::plan_body_for(&f.programme, &f.lead, &f.lead)),
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 201, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/plans",
+            path: |f| format!("/api/v1/participants/{}/plans", f.participant),
+            body: Some(|f, _| crate::plans::plan_body_for(&f.programme, &f.lead, &f.lead)),
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 201, 201, 201, 201, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/plans/{id}",
+            path: |f| format!("/api/v1/plans/{}", f.active_plan),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/plans/{id}",
+            path: |f| format!("/api/v1/plans/{}", f.active_plan),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/plans/{id}",
+            path: |f| format!("/api/v1/plans/{}", f.draft_plan),
+            body: Some(|_, _| json!({"actions": []})),
+            if_match: true,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/plans/{id}",
+            path: |f| format!("/api/v1/plans/{}", f.draft_plan),
+            body: Some(|_, _| json!({"actions": []})),
+            if_match: true,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/plans/{id}/activate",
+            path: |f| format!("/api/v1/plans/{}/activate", f.draft_plan),
+            body: Some(|_, _| crate::plans::accepted()),
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/plans/{id}/activate",
+            path: |f| format!("/api/v1/plans/{}/activate", f.draft_plan),
+            body: Some(|_, _| crate::plans::accepted()),
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/plans/{id}/revise",
+            path: |f| format!("/api/v1/plans/{}/revise", f.active_plan),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 201, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/plans/{id}/revise",
+            path: |f| format!("/api/v1/plans/{}/revise", f.active_plan),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 201, 201, 201, 201, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/plans/{id}/reviews",
+            path: |f| format!("/api/v1/plans/{}/reviews", f.active_plan),
+            body: Some(|_, _| json!({"reviewed_on": "2026-03-02", "summary": "Matrix review"})),
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 201, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/plans/{id}/reviews",
+            path: |f| format!("/api/v1/plans/{}/reviews", f.active_plan),
+            body: Some(|_, _| json!({"reviewed_on": "2026-03-02", "summary": "Matrix review"})),
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 201, 201, 201, 201, 403],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/goals/{id}",
+            path: |f| format!("/api/v1/goals/{}", f.goal),
+            body: Some(|_, _| json!({"status": "in_progress"})),
+            if_match: true,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/goals/{id}",
+            path: |f| format!("/api/v1/goals/{}", f.goal),
+            body: Some(|_, _| json!({"status": "in_progress"})),
+            if_match: true,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/actions/{id}",
+            path: |f| format!("/api/v1/actions/{}", f.action),
+            body: Some(|_, _| json!({"status": "cancelled"})),
+            if_match: true,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/actions/{id}",
+            path: |f| format!("/api/v1/actions/{}", f.action),
+            body: Some(|_, _| json!({"status": "cancelled"})),
+            if_match: true,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
         Case {
             method: Method::GET,
             template: "/api/v1/audit-events",
@@ -952,6 +1288,39 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
                 } else {
                     (String::new(), String::new())
                 };
+            let (diagnosis, final_diagnosis) = if case.template.contains("diagnoses") {
+                let kind = "general_survey";
+                (
+                    crate::diagnoses::record_diagnosis(&app, &lead, &participant, kind).await,
+                    crate::diagnoses::record_final_diagnosis(&app, &lead, &participant, kind).await,
+                )
+            } else {
+                (String::new(), String::new())
+            };
+            let about_plans = ["/plans", "/goals", "/actions"]
+                .iter()
+                .any(|p| case.template.contains(p));
+            let plans = if about_plans {
+                crate::diagnoses::record_final_diagnosis(
+                    &app,
+                    &lead,
+                    &participant,
+                    "general_survey",
+                )
+                .await;
+                // The participant's own POST needs no plan yet (a second one would be refused).
+                let post_new = case.method == Method::POST
+                    && case.template == "/api/v1/participants/{id}/plans";
+                (!post_new).then_some(())
+            } else {
+                None
+            };
+            let plans = match plans {
+                Some(()) => {
+                    Some(crate::plans::plans_of(&app, &lead, &participant, &programme).await)
+                }
+                None => None,
+            };
             let fixture = Fixture {
                 target_staff,
                 risk_group,
@@ -962,6 +1331,12 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
                 follow_up,
                 consent,
                 note,
+                diagnosis,
+                final_diagnosis,
+                active_plan: plans.as_ref().map(|p| p.active.clone()).unwrap_or_default(),
+                draft_plan: plans.as_ref().map(|p| p.draft.clone()).unwrap_or_default(),
+                goal: plans.as_ref().map(|p| p.goal.clone()).unwrap_or_default(),
+                action: plans.as_ref().map(|p| p.action.clone()).unwrap_or_default(),
             };
             let mut req = TestRequest::default()
                 .method(case.method.clone())
