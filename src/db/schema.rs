@@ -405,6 +405,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        activity_type_code -> Text,
+        area -> Text,
+        category -> Text,
+        title -> Text,
+        starts_at -> Timestamp,
+        starts_on -> Date,
+        duration_minutes -> Integer,
+        location -> Nullable<Text>,
+        status -> Text,
+        cancel_reason -> Nullable<Text>,
+        cancelled_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    session_facilitators (session_id, staff_id) {
+        session_id -> Text,
+        staff_id -> Text,
+    }
+}
+
+diesel::table! {
+    session_invitees (session_id, participant_id) {
+        session_id -> Text,
+        participant_id -> Text,
+    }
+}
+
+diesel::table! {
+    attendance (session_id, participant_id) {
+        session_id -> Text,
+        participant_id -> Text,
+        programme_id -> Text,
+        status -> Text,
+        minutes -> Integer,
+        note -> Nullable<Text>,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(referrals -> participants (participant_id));
 diesel::joinable!(qualifications -> participants (participant_id));
 diesel::joinable!(participant_risk_groups -> participants (participant_id));
@@ -421,6 +469,10 @@ diesel::joinable!(plans -> participants (participant_id));
 diesel::joinable!(plan_goals -> plans (plan_id));
 diesel::joinable!(plan_goal_history -> plan_goals (goal_id));
 diesel::joinable!(plan_reviews -> plans (plan_id));
+diesel::joinable!(session_facilitators -> sessions (session_id));
+diesel::joinable!(session_invitees -> sessions (session_id));
+diesel::joinable!(attendance -> sessions (session_id));
+diesel::joinable!(attendance -> programmes (programme_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
@@ -450,4 +502,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     plan_goal_history,
     plan_actions,
     plan_reviews,
+    sessions,
+    session_facilitators,
+    session_invitees,
+    attendance,
 );
