@@ -18,6 +18,7 @@ pub mod participants;
 pub mod plans;
 pub mod policy;
 pub mod programmes;
+pub mod sessions;
 pub mod settings;
 pub mod staff;
 pub mod state;
@@ -55,6 +56,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(consents::routes::routes)
             .configure(notes::routes::routes)
             .configure(diagnoses::routes::routes)
+            .configure(sessions::routes::routes)
             .configure(plans::routes::routes),
     );
 }

@@ -91,6 +91,13 @@ audit_actions! {
     PlanGoalUpdate => "plan_goal.update",
     PlanGoalAchieve => "plan_goal.achieve",
     PlanActionUpdate => "plan_action.update",
+    SessionCreate => "session.create",
+    SessionUpdate => "session.update",
+    SessionCancel => "session.cancel",
+    SessionRead => "session.read",
+    SessionList => "session.list",
+    AttendanceRecord => "attendance.record",
+    AttendanceRead => "attendance.read",
     ParticipantExport => "participant.export",
     ParticipantAnonymise => "participant.anonymise",
 }

@@ -895,6 +895,46 @@ pub mod date {
     }
 }
 
+/// serde readers of instants: RFC 3339 with an explicit offset (`2026-03-02T10:00:00+01:00` or
+/// `…Z`), kept as UTC. A time without an offset is refused (`format`): a session at "10:00"
+/// must say which 10:00.
+pub mod instant {
+    use super::fault;
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer};
+
+    struct At(DateTime<Utc>);
+
+    impl<'de> Deserialize<'de> for At {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let s = String::deserialize(d).map_err(|_: D::Error| {
+                fault::<D::Error>("type", "expected an RFC 3339 date-time with an offset")
+            })?;
+            DateTime::parse_from_rfc3339(&s)
+                .map(|t| At(t.with_timezone(&Utc)))
+                .map_err(|_| {
+                    fault(
+                        "format",
+                        "expected an RFC 3339 date-time with an offset, e.g. 2026-03-02T10:00:00+01:00",
+                    )
+                })
+        }
+    }
+
+    /// An optional (or `required`-validated) instant.
+    pub fn opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Ok(Option::<At>::deserialize(d)?.map(|at| at.0))
+    }
+
+    /// A PATCH instant that may be left out but not cleared.
+    pub fn kept<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        match Option::<At>::deserialize(d)? {
+            Some(at) => Ok(Some(at.0)),
+            None => Err(fault("required", "cannot be cleared")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,8 @@ struct Fixture {
     draft_plan: String,
     goal: String,
     action: String,
+    /// For the routes about one session: a session today facilitated by `lead`.
+    session: String,
 }
 
 /// A fresh dictionary entry of each kind, so every PATCH meets version 1.
@@ -1147,6 +1149,127 @@ fn cases() -> Vec<Case> {
             needs: Needs::OpenProgramme,
             expected: [401, 403, 200, 200, 200, 200, 403],
         },
+        // Sessions: every role but the admin reads them; a session is edited, cancelled and
+        // given attendance by its facilitators (`on_team`: the caller facilitates it) and
+        // managers; auditors never write.
+        Case {
+            method: Method::POST,
+            template: "/api/v1/sessions",
+            path: |_| "/api/v1/sessions".into(),
+            body: Some(|f, _| {
+                crate::sessions::session_body(
+                    "support_group",
+                    "2026-03-02T09:00:00+01:00",
+                    90,
+                    &[&f.lead],
+                    &[],
+                )
+            }),
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 201, 201, 201, 201, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/sessions",
+            path: |_| "/api/v1/sessions".into(),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/sessions/{id}",
+            path: |f| format!("/api/v1/sessions/{}", f.session),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/sessions/{id}",
+            path: |f| format!("/api/v1/sessions/{}", f.session),
+            body: Some(|_, _| json!({"title": "Renamed"})),
+            if_match: true,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/sessions/{id}",
+            path: |f| format!("/api/v1/sessions/{}", f.session),
+            body: Some(|_, _| json!({"title": "Renamed"})),
+            if_match: true,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/sessions/{id}/cancel",
+            path: |f| format!("/api/v1/sessions/{}/cancel", f.session),
+            body: Some(|_, _| json!({"reason": "Room flooded"})),
+            if_match: false,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/sessions/{id}/cancel",
+            path: |f| format!("/api/v1/sessions/{}/cancel", f.session),
+            body: Some(|_, _| json!({"reason": "Room flooded"})),
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::PUT,
+            template: "/api/v1/sessions/{id}/attendance",
+            path: |f| format!("/api/v1/sessions/{}/attendance", f.session),
+            body: Some(|_, _| json!([])),
+            if_match: true,
+            on_team: false,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::PUT,
+            template: "/api/v1/sessions/{id}/attendance",
+            path: |f| format!("/api/v1/sessions/{}/attendance", f.session),
+            body: Some(|_, _| json!([])),
+            if_match: true,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/attendance",
+            path: |f| format!("/api/v1/participants/{}/attendance", f.participant),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/attendance",
+            path: |f| format!("/api/v1/participants/{}/attendance", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
         Case {
             method: Method::GET,
             template: "/api/v1/audit-events",
@@ -1321,7 +1444,23 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
                 }
                 None => None,
             };
+            let session = if case.template.starts_with("/api/v1/sessions/{id}") {
+                let body = crate::sessions::session_body(
+                    "support_group",
+                    "2026-03-02T09:00:00+01:00",
+                    90,
+                    &[&lead.id],
+                    &[],
+                );
+                crate::sessions::plan(&app, &lead, body).await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            } else {
+                String::new()
+            };
             let fixture = Fixture {
+                session,
                 target_staff,
                 risk_group,
                 activity_type,

@@ -22,6 +22,7 @@ mod operations;
 mod participants;
 mod plans;
 mod programmes;
+mod sessions;
 mod settings;
 mod staff;
 mod validation;

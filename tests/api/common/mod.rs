@@ -183,13 +183,10 @@ fn pg_template() -> &'static str {
         )
         .load(&mut admin)
         .expect("list templates");
+        // Templates of other migration sets are left alone: another checkout (a second
+        // worktree, a branch) may be cloning them right now. scripts/test removes them before
+        // a run.
         if !existing.iter().any(|d| d.datname == name) {
-            for stale in &existing {
-                let _ = admin.batch_execute(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    stale.datname
-                ));
-            }
             let building = format!("{name}_building");
             admin
                 .batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
@@ -469,6 +466,19 @@ impl TestApp {
             roles: roles.to_vec(),
             token: body["access_token"].as_str().unwrap().to_owned(),
             refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Moves the clock to `at` and signs `users` in again there (their old access tokens would
+    /// have expired on the way).
+    pub async fn travel_to(&self, at: chrono::DateTime<Utc>, users: &mut [&mut TestUser]) {
+        self.clock.set(at);
+        for user in users.iter_mut() {
+            let res = self.login(&user.email, &user.password).await;
+            assert_eq!(res.status, 200, "login: {}", res.text());
+            let body = res.json();
+            user.token = body["access_token"].as_str().unwrap().to_owned();
+            user.refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
         }
     }
 
