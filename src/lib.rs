@@ -23,6 +23,7 @@ pub mod settings;
 pub mod staff;
 pub mod state;
 pub mod text;
+pub mod worklist;
 
 use actix_cors::Cors;
 use actix_web::body::BoxBody;
@@ -57,7 +58,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(notes::routes::routes)
             .configure(diagnoses::routes::routes)
             .configure(sessions::routes::routes)
-            .configure(plans::routes::routes),
+            .configure(plans::routes::routes)
+            .configure(worklist::routes::routes),
     );
 }
 

@@ -49,6 +49,7 @@ minute gets 429 with `Retry-After` on any route instead of 401.",
         (name = "diagnoses", description = "Diagnoses of every kind with the Holland RIASEC profile; draft, final, amended; psychological and psychometric findings only for the care team's psychologists"),
         (name = "plans", description = "Individual Action Plans (IPD): drafts, activation with the participant's acceptance, revisions, goal progress, actions and reviews"),
         (name = "sessions", description = "Group and individual sessions, bulk attendance (all or nothing) and each participant's attendance with monthly day counts"),
+        (name = "worklist", description = "The caller's worklist: IPD actions and reviews due, follow-ups due, consents expiring, programmes ending, sessions without attendance"),
     )
 )]
 struct ApiDoc;

@@ -100,6 +100,7 @@ audit_actions! {
     AttendanceRead => "attendance.read",
     ParticipantExport => "participant.export",
     ParticipantAnonymise => "participant.anonymise",
+    WorklistRead => "worklist.read",
 }
 
 impl From<AuditAction> for &'static str {

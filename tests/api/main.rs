@@ -26,3 +26,4 @@ mod sessions;
 mod settings;
 mod staff;
 mod validation;
+mod worklist;
