@@ -37,6 +37,24 @@ pub fn planned_end_date(start: NaiveDate, months: u32) -> Option<NaiveDate> {
     add_months(start, months)?.pred_opt()
 }
 
+/// The whole months a span of days from `start` through `last_day` (both included) covers: the
+/// largest `m` with `start + m months ≤ last_day + 1 day` (months added clamp as in
+/// [`add_months`]), 0 when `last_day` precedes `start`. The inverse of [`planned_end_date`]: a
+/// programme of `n` months covers `n` months on its planned end date and `n − 1` the day before.
+pub fn months_covered(start: NaiveDate, last_day: NaiveDate) -> u32 {
+    let Some(next) = last_day.succ_opt() else {
+        return 0;
+    };
+    let diff = (i64::from(next.year()) - i64::from(start.year())) * 12 + i64::from(next.month())
+        - i64::from(start.month());
+    let mut months = u32::try_from(diff.max(0)).unwrap_or(0);
+    // `start + diff months` lies in `next`'s month; past `next` only by the day of the month.
+    while months > 0 && add_months(start, months).is_none_or(|d| d > next) {
+        months -= 1;
+    }
+    months
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +103,32 @@ mod tests {
     }
 
     #[test]
+    fn months_covered_counts_whole_months_with_both_ends_included() {
+        let cases = [
+            ("2026-03-02", "2026-03-01", 0),
+            ("2026-03-02", "2026-03-02", 0),
+            ("2026-03-02", "2026-04-01", 1),
+            ("2026-03-02", "2026-04-02", 1),
+            ("2026-03-02", "2026-05-31", 2),
+            ("2026-03-02", "2026-06-01", 3),
+            ("2026-03-02", "2027-03-01", 12),
+            ("2024-01-31", "2024-02-27", 0),
+            ("2024-01-31", "2024-02-28", 1),
+            ("2023-01-29", "2023-02-27", 1),
+            ("2026-08-31", "2027-02-27", 6),
+            ("2026-08-31", "2027-02-26", 5),
+        ];
+        for (start, last, months) in cases {
+            assert_eq!(
+                months_covered(d(start), d(last)),
+                months,
+                "{start}..={last}"
+            );
+        }
+        assert_eq!(months_covered(d("2026-03-02"), NaiveDate::MAX), 0);
+    }
+
+    #[test]
     fn far_beyond_the_calendar_is_none_not_a_panic() {
         assert_eq!(add_months(NaiveDate::MAX, 1), None);
         assert_eq!(planned_end_date(NaiveDate::MAX, 12), None);
@@ -125,6 +169,15 @@ mod tests {
             prop_assert!(end >= start);
             prop_assert!(planned_end_date(start, months + 1).unwrap() >= end);
             prop_assert_eq!(end.succ_opt().unwrap(), add_months(start, months).unwrap());
+        }
+
+        #[test]
+        fn months_covered_undoes_planned_end_date(start in any_date(), months in 0u32..=600) {
+            let end = planned_end_date(start, months).unwrap();
+            prop_assert_eq!(months_covered(start, end), months);
+            if let Some(before) = end.pred_opt() {
+                prop_assert_eq!(months_covered(start, before), months.saturating_sub(1));
+            }
         }
     }
 }

@@ -313,3 +313,49 @@ impl RequestBody for Contact {
         })
     }
 }
+
+/// Minutes attended in a programme: in total, by area and by activity category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AttendedMinutes {
+    pub total: i64,
+    pub social: i64,
+    pub vocational: i64,
+    /// Every activity category of api.md §4, with 0 where nothing was attended.
+    pub by_category: std::collections::BTreeMap<String, i64>,
+}
+
+/// `present` and `late` rows over every attendance row of the programme.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AttendanceRate {
+    pub numerator: i64,
+    pub denominator: i64,
+    /// `numerator / denominator`; `null` when there is no attendance row.
+    pub fraction: Option<f64>,
+}
+
+/// Goals of the programme's active IPD (0 and 0 without one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct GoalCounts {
+    pub achieved: i64,
+    pub total: i64,
+}
+
+/// Where a programme stands (api.md §5, §13.4).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ProgrammeSummary {
+    /// Whole months from `start_date` through the reference day (both included): the largest
+    /// `m` with `start_date + m months ≤ reference day + 1 day`, months added clamping to the
+    /// month's last day. The reference day is today (Europe/Warsaw), or `exit_date` once exited.
+    pub months_elapsed: i32,
+    /// Whole months from `start_date` through `planned_end_date` by the same rule: the
+    /// `planned_months` of the start, or more after an extension (an extension to a day that is
+    /// not a month boundary counts the whole months only).
+    pub months_planned: i32,
+    pub attended_minutes: AttendedMinutes,
+    pub attendance_rate: AttendanceRate,
+    pub goals: GoalCounts,
+    /// Open actions of the active IPD due before the reference day.
+    pub overdue_actions: i64,
+    /// 1 when the active IPD's `next_review_on` is before the reference day, else 0.
+    pub overdue_reviews: i64,
+}

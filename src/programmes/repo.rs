@@ -234,3 +234,82 @@ pub fn programme_version(conn: &mut AnyConnection, id: &str) -> QueryResult<Opti
         .first(conn)
         .optional()
 }
+
+/// Minutes of the programme's attendance by the session's `(area, category)`: `(area, category,
+/// minutes)`. One aggregate query.
+pub fn attended_minutes(
+    conn: &mut AnyConnection,
+    programme_id: &str,
+) -> QueryResult<Vec<(String, String, Option<i64>)>> {
+    use crate::db::schema::{attendance, sessions};
+    attendance::table
+        .inner_join(sessions::table)
+        .filter(attendance::programme_id.eq(programme_id))
+        .group_by((sessions::area, sessions::category))
+        .select((
+            sessions::area,
+            sessions::category,
+            diesel::dsl::sum(attendance::minutes),
+        ))
+        .load(conn)
+}
+
+/// The programme's attendance rows by status: `(status, rows)`.
+pub fn attendance_by_status(
+    conn: &mut AnyConnection,
+    programme_id: &str,
+) -> QueryResult<Vec<(String, i64)>> {
+    use crate::db::schema::attendance;
+    attendance::table
+        .filter(attendance::programme_id.eq(programme_id))
+        .group_by(attendance::status)
+        .select((attendance::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// The goals of the programme's active plan by status: `(status, count)`.
+pub fn active_plan_goals(
+    conn: &mut AnyConnection,
+    programme_id: &str,
+) -> QueryResult<Vec<(String, i64)>> {
+    use crate::db::schema::{plan_goals, plans};
+    plan_goals::table
+        .inner_join(plans::table)
+        .filter(plans::programme_id.eq(programme_id))
+        .filter(plans::status.eq("active"))
+        .group_by(plan_goals::status)
+        .select((plan_goals::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Open actions of the programme's active plan due before `day`.
+pub fn overdue_actions(
+    conn: &mut AnyConnection,
+    programme_id: &str,
+    day: NaiveDate,
+) -> QueryResult<i64> {
+    use crate::db::schema::{plan_actions, plans};
+    plan_actions::table
+        .inner_join(plans::table.on(plans::id.eq(plan_actions::plan_id)))
+        .filter(plans::programme_id.eq(programme_id))
+        .filter(plans::status.eq("active"))
+        .filter(plan_actions::status.eq("open"))
+        .filter(plan_actions::due_date.lt(day))
+        .count()
+        .get_result(conn)
+}
+
+/// Active plans of the programme (at most one) whose next review is before `day`.
+pub fn overdue_reviews(
+    conn: &mut AnyConnection,
+    programme_id: &str,
+    day: NaiveDate,
+) -> QueryResult<i64> {
+    use crate::db::schema::plans;
+    plans::table
+        .filter(plans::programme_id.eq(programme_id))
+        .filter(plans::status.eq("active"))
+        .filter(plans::next_review_on.lt(day))
+        .count()
+        .get_result(conn)
+}

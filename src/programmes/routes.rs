@@ -5,7 +5,7 @@ use actix_web::{get, patch, post, web, HttpResponse};
 use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::model::{Contact, Exit, Extension, FollowUp, NewProgramme, Programme};
+use super::model::{Contact, Exit, Extension, FollowUp, NewProgramme, Programme, ProgrammeSummary};
 use super::service::{self, Owned};
 use crate::auth::CurrentStaff;
 use crate::db::AnyConnection;
@@ -21,6 +21,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(start)
         .service(list)
         .service(read)
+        .service(summary)
         .service(extend)
         .service(exit)
         .service(list_follow_ups)
@@ -165,6 +166,50 @@ async fn read(
     .await?;
     let p = service::read(&state, id, access.view).await?;
     Ok(ok_with_etag(p.version, &p))
+}
+
+/// Where the programme stands, computed on each request (no ETag): `months_elapsed` and
+/// `months_planned` are whole months from `start_date` through the reference day (today in
+/// Europe/Warsaw, or `exit_date` once exited) and through `planned_end_date`, both days included:
+/// the largest `m` with `start_date + m months ≤ day + 1 day`, months added clamping to the
+/// month's last day (a programme of 12 months counts 12 on its planned end date, 11 the day
+/// before). `attended_minutes` sums the minutes of the attendance rows recorded for this
+/// programme, by the session's area and activity category (every category listed, 0 when
+/// none); `attendance_rate` is `present` and `late` rows over all of them (`fraction` null
+/// without rows). `goals`, `overdue_actions` (open actions due before the reference day) and
+/// `overdue_reviews` (1 when `next_review_on` is before the reference day) concern the
+/// programme's active IPD, 0 without one. Visible to whoever may read the programme.
+#[utoipa::path(
+    operation_id = "get_programme_summary",
+    tag = "programmes",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The programme's id")),
+    responses(
+        (status = 200, description = "The summary", body = ProgrammeSummary),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role sees no programmes", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such programme, or its participant is not on your caseload", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/programmes/{id}/summary")]
+async fn summary(
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    id: web::Path<uuid::Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let id = id.to_string();
+    service::authorize_owned(
+        &state,
+        &ctx,
+        &caller,
+        Action::ProgrammeRead,
+        Owned::Programme,
+        &id,
+    )
+    .await?;
+    let s = service::summary(&state, id).await?;
+    Ok(HttpResponse::Ok().json(s))
 }
 
 /// Extend an open programme: `{planned_end_date, extension_reason}`, both required. The new end

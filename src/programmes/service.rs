@@ -10,11 +10,13 @@ use super::repo::{self, ContactUpdate};
 use crate::audit::{self, AuditAction, AuditOutcome, NewEvent};
 use crate::auth::CurrentStaff;
 use crate::db::AnyConnection;
+use crate::dictionaries::model::{Area, Category};
 use crate::http::body::{FieldErrors, Patch};
 use crate::http::{cas_outcome, stored_now, AppError, PageRequest, RequestContext};
 use crate::participants::access::{self, CaseAccess};
 use crate::participants::model::Status;
 use crate::participants::repo as participants;
+use crate::plans::model::GoalStatus;
 use crate::policy::{Action, View};
 use crate::settings::model::UnitKind;
 use crate::settings::service as settings;
@@ -257,6 +259,78 @@ pub async fn read(state: &AppState, id: String, view: View) -> Result<Programme,
                 .ok_or(AppError::NotFound)
         })
         .await
+}
+
+/// The programme's summary (api.md §13.4) on `today`: months from the row, everything else from
+/// aggregate queries (attendance by area, category and status; goals by status; overdue counts).
+pub async fn summary(state: &AppState, id: String) -> Result<ProgrammeSummary, AppError> {
+    let today = state.clock.today();
+    state
+        .db
+        .read(move |conn| {
+            let row = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            let reference = row.exit_date.map_or(today, |exit| exit.min(today));
+            let months = |last| i32::try_from(dates::months_covered(row.start_date, last));
+            let minutes = repo::attended_minutes(conn, &id)?;
+            let statuses = repo::attendance_by_status(conn, &id)?;
+            let goals = repo::active_plan_goals(conn, &id)?;
+            Ok(ProgrammeSummary {
+                months_elapsed: months(reference).unwrap_or(i32::MAX),
+                months_planned: months(row.planned_end_date).unwrap_or(i32::MAX),
+                attended_minutes: attended_minutes(&minutes),
+                attendance_rate: attendance_rate(&statuses),
+                goals: GoalCounts {
+                    achieved: goals
+                        .iter()
+                        .filter(|(status, _)| status == GoalStatus::Achieved.as_str())
+                        .map(|(_, n)| n)
+                        .sum(),
+                    total: goals.iter().map(|(_, n)| n).sum(),
+                },
+                overdue_actions: repo::overdue_actions(conn, &id, reference)?,
+                overdue_reviews: repo::overdue_reviews(conn, &id, reference)?,
+            })
+        })
+        .await
+}
+
+fn attended_minutes(groups: &[(String, String, Option<i64>)]) -> AttendedMinutes {
+    let mut by_category: std::collections::BTreeMap<String, i64> = Category::ALL
+        .iter()
+        .map(|c| (c.as_str().to_owned(), 0))
+        .collect();
+    let (mut social, mut vocational) = (0, 0);
+    for (area, category, minutes) in groups {
+        let minutes = minutes.unwrap_or(0);
+        *by_category.entry(category.clone()).or_insert(0) += minutes;
+        if area == Area::Social.as_str() {
+            social += minutes;
+        } else if area == Area::Vocational.as_str() {
+            vocational += minutes;
+        }
+    }
+    AttendedMinutes {
+        total: social + vocational,
+        social,
+        vocational,
+        by_category,
+    }
+}
+
+fn attendance_rate(by_status: &[(String, i64)]) -> AttendanceRate {
+    let attended = |status: &str| status == "present" || status == "late";
+    let numerator: i64 = by_status
+        .iter()
+        .filter(|(status, _)| attended(status))
+        .map(|(_, n)| n)
+        .sum();
+    let denominator: i64 = by_status.iter().map(|(_, n)| n).sum();
+    AttendanceRate {
+        numerator,
+        denominator,
+        // Counts far below 2^53: exact as floats.
+        fraction: (denominator > 0).then(|| numerator as f64 / denominator as f64),
+    }
 }
 
 // ------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ mod notes;
 mod operations;
 mod participants;
 mod plans;
+mod programme_summary;
 mod programmes;
 mod sessions;
 mod settings;

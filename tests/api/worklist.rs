@@ -18,7 +18,7 @@ fn d(s: &str) -> NaiveDate {
 }
 
 /// Registers participant `n` with `lead` as the lead and `members` beside them, qualified.
-async fn participant(app: &TestApp, n: u32, lead: &TestUser, members: &[&TestUser]) -> String {
+pub async fn participant(app: &TestApp, n: u32, lead: &TestUser, members: &[&TestUser]) -> String {
     let mut body = participant_body(n);
     let mut team = vec![json!({"staff_id": lead.id, "lead": true})];
     team.extend(
@@ -201,7 +201,7 @@ fn row(kind: &str, due: &str, participant: Option<&str>, path: String, summary: 
 }
 
 /// Moves the clock and signs `users` in again (access tokens live 15 minutes).
-async fn move_clock(app: &TestApp, at: chrono::DateTime<Utc>, users: &mut [&mut TestUser]) {
+pub async fn move_clock(app: &TestApp, at: chrono::DateTime<Utc>, users: &mut [&mut TestUser]) {
     app.clock.set(at);
     for user in users.iter_mut() {
         let res = app.login(&user.email, &user.password).await;
