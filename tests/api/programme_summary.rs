@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use reintegra::policy::Role;
 
 use crate::common::{TestApp, TestUser};
-use crate::worklist::{move_clock, participant, start_programme};
+use crate::sessions::{plan as plan_session, put_attendance, session_body};
+use crate::worklist::{participant, start_programme};
 
 async fn summary(app: &TestApp, user: &TestUser, programme: &str) -> Value {
     let res = app
@@ -103,8 +104,7 @@ async fn months_goals_and_overdue_work_follow_the_day_the_extension_and_the_exit
 
     // 2026-06-01 in Warsaw: three whole months (2026-03-02 + 3 months = 2026-06-02 = the day
     // after). One goal achieved, the second action done.
-    move_clock(
-        &app,
+    app.travel_to(
         Utc.with_ymd_and_hms(2026, 6, 1, 6, 0, 0).unwrap(),
         &mut [&mut lead],
     )
@@ -187,8 +187,7 @@ async fn months_goals_and_overdue_work_follow_the_day_the_extension_and_the_exit
         200,
     )
     .await;
-    move_clock(
-        &app,
+    app.travel_to(
         Utc.with_ymd_and_hms(2026, 9, 15, 10, 0, 0).unwrap(),
         &mut [&mut lead],
     )
@@ -237,5 +236,126 @@ async fn the_summary_is_read_like_the_programme() {
             ("programme.read".to_owned(), "denied".to_owned()),
         ],
         "the outsider, the admin and the unknown id"
+    );
+}
+
+/// Plans a session of `activity` at `starts_at` lasting `minutes`, facilitated by `user`, with
+/// `invited`, and records `rows`; the answer of the PUT must be 200.
+async fn held(
+    app: &TestApp,
+    user: &TestUser,
+    activity: &str,
+    starts_at: &str,
+    minutes: i64,
+    invited: &[&str],
+    rows: Value,
+) {
+    let session = plan_session(
+        app,
+        user,
+        session_body(activity, starts_at, minutes, &[&user.id], invited),
+    )
+    .await;
+    let res = put_attendance(
+        app,
+        user,
+        session["id"].as_str().unwrap(),
+        session["version"].as_i64().unwrap(),
+        rows,
+    )
+    .await;
+    assert_eq!(res.status, 200, "attendance: {}", res.text());
+}
+
+#[actix_web::test]
+async fn attendance_is_summed_by_area_and_category_and_rated() {
+    let app = TestApp::spawn().await;
+    let lead = app.user(&[Role::Counsellor]).await;
+    let p = participant(&app, 3, &lead, &[]).await;
+    let programme = start_programme(&app, &lead, &p, "2026-02-26", 12).await;
+    // Another participant in the same sessions: their rows count for their own programme only.
+    let q = participant(&app, 4, &lead, &[]).await;
+    let other_programme = start_programme(&app, &lead, &q, "2026-02-26", 12).await;
+    let both = [p.as_str(), q.as_str()];
+
+    // Three social sessions of 90 minutes, two vocational ones of 120, all before now (10:00 in
+    // Warsaw on 2026-03-02). The participant attends the whole first one (minutes default to the
+    // duration), comes late to the second for 60 minutes, misses the third, and attends both
+    // vocational ones: 90 + 60 + 0 social minutes, 120 + 120 vocational, 4 of 5 rows attended.
+    held(
+        &app,
+        &lead,
+        "support_group",
+        "2026-02-26T10:00:00+01:00",
+        90,
+        &both,
+        json!([{"participant_id": p, "status": "present"},
+               {"participant_id": q, "status": "absent"}]),
+    )
+    .await;
+    held(
+        &app,
+        &lead,
+        "psychoeducation_workshop",
+        "2026-02-27T10:00:00+01:00",
+        90,
+        &both,
+        json!([{"participant_id": p, "status": "late", "minutes": 60}]),
+    )
+    .await;
+    held(
+        &app,
+        &lead,
+        "support_group",
+        "2026-02-28T10:00:00+01:00",
+        90,
+        &both,
+        json!([{"participant_id": p, "status": "absent"},
+               {"participant_id": q, "status": "present"}]),
+    )
+    .await;
+    held(
+        &app,
+        &lead,
+        "cv_workshop",
+        "2026-03-01T10:00:00+01:00",
+        120,
+        &both,
+        json!([{"participant_id": p, "status": "present"}]),
+    )
+    .await;
+    held(
+        &app,
+        &lead,
+        "computer_course",
+        "2026-03-02T08:00:00+01:00",
+        120,
+        &both,
+        json!([{"participant_id": p, "status": "present", "minutes": 120},
+               {"participant_id": q, "status": "excused"}]),
+    )
+    .await;
+
+    let s = summary(&app, &lead, &programme).await;
+    assert_eq!(
+        s["attended_minutes"],
+        json!({"total": 390, "social": 150, "vocational": 240, "by_category": categories(&[
+            ("support_group", 90), ("psychoeducation", 60), ("proactive_workshop", 120),
+            ("course", 120)])})
+    );
+    assert_eq!(
+        s["attendance_rate"],
+        json!({"numerator": 4, "denominator": 5, "fraction": 0.8})
+    );
+
+    let s = summary(&app, &lead, &other_programme).await;
+    assert_eq!(
+        s["attended_minutes"],
+        json!({"total": 90, "social": 90, "vocational": 0,
+               "by_category": categories(&[("support_group", 90)])})
+    );
+    assert_eq!(
+        s["attendance_rate"],
+        json!({"numerator": 1, "denominator": 3, "fraction": 1.0 / 3.0})
     );
 }

@@ -3,19 +3,15 @@
 //! out, the order, the `kind` filter, pagination, and who may read it.
 
 use actix_web::test::TestRequest;
-use chrono::{NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use reintegra::db::schema::{attendance, session_facilitators, sessions};
 use reintegra::policy::Role;
 
 use crate::common::{participant_body, TestApp, TestUser};
 use crate::consents::{consent_body, record_consent};
-
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
+use crate::sessions::{plan as plan_session, put_attendance, session_body};
 
 /// Registers participant `n` with `lead` as the lead and `members` beside them, qualified.
 pub async fn participant(app: &TestApp, n: u32, lead: &TestUser, members: &[&TestUser]) -> String {
@@ -99,75 +95,25 @@ pub async fn active_plan(
     res.json()
 }
 
-/// A session row straight in the database (the sessions API is not this module's): a
-/// `support_group` at 10:00 Warsaw summer time on `day`, facilitated by `facilitators`.
-fn insert_session(
+/// Plans a session through the API: a 90-minute `support_group` at 10:00 Warsaw time on
+/// `day`, titled `title`, facilitated by `facilitators`, `invited` invited; answers it.
+async fn session(
     app: &TestApp,
     creator: &TestUser,
     day: &str,
     title: &str,
-    cancelled: bool,
     facilitators: &[&TestUser],
-) -> String {
-    let id = uuid::Uuid::new_v4().to_string();
-    let starts_at = Utc
-        .from_utc_datetime(&d(day).and_hms_opt(8, 0, 0).unwrap())
-        .naive_utc();
-    let now = Utc
-        .with_ymd_and_hms(2026, 3, 2, 9, 0, 0)
-        .unwrap()
-        .naive_utc();
-    let mut conn = app.conn();
-    diesel::insert_into(sessions::table)
-        .values((
-            sessions::id.eq(&id),
-            sessions::activity_type_code.eq("support_group"),
-            sessions::area.eq("social"),
-            sessions::category.eq("support_group"),
-            sessions::title.eq(title),
-            sessions::starts_at.eq(starts_at),
-            sessions::starts_on.eq(d(day)),
-            sessions::duration_minutes.eq(90),
-            sessions::location.eq(Some("Sala 2")),
-            sessions::status.eq(if cancelled { "cancelled" } else { "scheduled" }),
-            sessions::cancel_reason.eq(cancelled.then_some("Illness")),
-            sessions::cancelled_at.eq(cancelled.then_some(now)),
-            sessions::created_by.eq(&creator.id),
-            sessions::version.eq(1_i64),
-            sessions::created_at.eq(now),
-            sessions::updated_at.eq(now),
-        ))
-        .execute(&mut conn)
-        .expect("insert session");
-    for f in facilitators {
-        diesel::insert_into(session_facilitators::table)
-            .values((
-                session_facilitators::session_id.eq(&id),
-                session_facilitators::staff_id.eq(&f.id),
-            ))
-            .execute(&mut conn)
-            .expect("insert facilitator");
-    }
-    id
+    invited: &[&str],
+) -> Value {
+    let ids: Vec<&str> = facilitators.iter().map(|f| f.id.as_str()).collect();
+    let starts_at = format!("{day}T10:00:00+02:00");
+    let mut body = session_body("support_group", &starts_at, 90, &ids, invited);
+    body["title"] = json!(title);
+    plan_session(app, creator, body).await
 }
 
-fn insert_attendance(app: &TestApp, session: &str, participant: &str, programme: &str, by: &str) {
-    let now = Utc
-        .with_ymd_and_hms(2026, 5, 28, 9, 0, 0)
-        .unwrap()
-        .naive_utc();
-    diesel::insert_into(attendance::table)
-        .values((
-            attendance::session_id.eq(session),
-            attendance::participant_id.eq(participant),
-            attendance::programme_id.eq(programme),
-            attendance::status.eq("present"),
-            attendance::minutes.eq(90),
-            attendance::recorded_by.eq(by),
-            attendance::recorded_at.eq(now),
-        ))
-        .execute(&mut app.conn())
-        .expect("insert attendance");
+fn id_of(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
 }
 
 /// `(kind, due_on, participant_id, resource_path, summary)` of each item.
@@ -200,23 +146,13 @@ fn row(kind: &str, due: &str, participant: Option<&str>, path: String, summary: 
     )
 }
 
-/// Moves the clock and signs `users` in again (access tokens live 15 minutes).
-pub async fn move_clock(app: &TestApp, at: chrono::DateTime<Utc>, users: &mut [&mut TestUser]) {
-    app.clock.set(at);
-    for user in users.iter_mut() {
-        let res = app.login(&user.email, &user.password).await;
-        assert_eq!(res.status, 200, "login: {}", res.text());
-        user.token = res.json()["access_token"].as_str().unwrap().to_owned();
-    }
-}
-
 async fn worklist(app: &TestApp, user: &TestUser, query: &str) -> Value {
     let res = app.get_as(user, &format!("/api/v1/worklist{query}")).await;
     assert_eq!(res.status, 200, "worklist: {}", res.text());
     res.json()
 }
 
-/// The prepared club. Set up on 2026-03-02, read on Thursday 2026-05-28 (so the week window
+/// The prepared club. Case data set up on 2026-03-02, sessions planned and read on Thursday 2026-05-28 (so the week window
 /// ends 2026-06-04, the month window 2026-06-27, the session window starts 2026-04-28).
 struct Club {
     psychologist: TestUser,
@@ -384,73 +320,41 @@ async fn prepare(app: &TestApp) -> Club {
     let outsiders_programme =
         start_programme(app, &outsider, &outsiders_participant, "2026-03-02", 3).await;
 
-    // Sessions around the day.
-    let session_yesterday = insert_session(
-        app,
-        &psychologist,
-        "2026-05-27",
-        "Support group",
-        false,
-        &[&psychologist],
-    );
-    let recorded = insert_session(
-        app,
-        &psychologist,
-        "2026-05-28",
-        "Recorded group",
-        false,
-        &[&psychologist],
-    );
-    insert_attendance(app, &recorded, &first, &programme, &psychologist.id);
-    insert_session(
-        app,
-        &psychologist,
-        "2026-05-26",
-        "Cancelled group",
-        true,
-        &[&psychologist],
-    );
-    insert_session(
-        app,
-        &psychologist,
-        "2026-04-27",
-        "Long ago",
-        false,
-        &[&psychologist],
-    );
-    let session_window_start = insert_session(
-        app,
-        &psychologist,
-        "2026-04-28",
-        "Thirty days ago",
-        false,
-        &[&psychologist],
-    );
-    insert_session(
-        app,
-        &psychologist,
-        "2026-05-29",
-        "Tomorrow",
-        false,
-        &[&psychologist],
-    );
-    let counsellors_session = insert_session(
-        app,
-        &psychologist,
-        "2026-05-27",
-        "CV clinic",
-        false,
-        &[&counsellor],
-    );
-
     // Thursday 2026-05-28, 23:30 Warsaw time (21:30 UTC): still the 28th in Warsaw.
     let (mut psychologist, mut counsellor, mut outsider) = (psychologist, counsellor, outsider);
-    move_clock(
-        app,
+    app.travel_to(
         Utc.with_ymd_and_hms(2026, 5, 28, 21, 30, 0).unwrap(),
         &mut [&mut psychologist, &mut counsellor, &mut outsider],
     )
     .await;
+
+    // Sessions around the day, planned and recorded through the API.
+    let me = &psychologist;
+    let yesterday = session(app, me, "2026-05-27", "Support group", &[me], &[]).await;
+    let recorded = session(app, me, "2026-05-28", "Recorded group", &[me], &[&first]).await;
+    let res = put_attendance(
+        app,
+        me,
+        &id_of(&recorded),
+        recorded["version"].as_i64().unwrap(),
+        json!([{"participant_id": first, "status": "present"}]),
+    )
+    .await;
+    assert_eq!(res.status, 200, "attendance: {}", res.text());
+    let cancelled = session(app, me, "2026-05-26", "Cancelled group", &[me], &[]).await;
+    let res = app
+        .call_as(
+            me,
+            TestRequest::post()
+                .uri(&format!("/api/v1/sessions/{}/cancel", id_of(&cancelled)))
+                .set_json(json!({"reason": "Facilitator ill"})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "cancel: {}", res.text());
+    session(app, me, "2026-04-27", "Long ago", &[me], &[]).await;
+    let window_start = session(app, me, "2026-04-28", "Thirty days ago", &[me], &[]).await;
+    session(app, me, "2026-05-29", "Tomorrow", &[me], &[]).await;
+    let counsellors = session(app, me, "2026-05-27", "CV clinic", &[&counsellor], &[]).await;
 
     Club {
         psychologist,
@@ -466,9 +370,9 @@ async fn prepare(app: &TestApp) -> Club {
         consent_soon,
         consent_today,
         follow_up,
-        session_yesterday,
-        session_window_start,
-        counsellors_session,
+        session_yesterday: id_of(&yesterday),
+        session_window_start: id_of(&window_start),
+        counsellors_session: id_of(&counsellors),
     }
 }
 
@@ -573,8 +477,7 @@ async fn a_clinician_sees_what_is_due_on_their_teams_in_order() {
     assert_eq!(consents["total"], 2);
 
     // Overdue reviews stay until reviewed; the week window moves with the day.
-    move_clock(
-        &app,
+    app.travel_to(
         Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap(),
         &mut [&mut c.psychologist],
     )
@@ -684,12 +587,32 @@ async fn each_caller_sees_only_their_own_items() {
         )]
     );
 
-    // A manager without a clinical role sits on no care team and facilitates nothing here.
+    // A manager without a clinical role sits on no care team: only the sessions they facilitate.
     let manager = app.user(&[Role::Manager]).await;
     let page = worklist(&app, &manager, "").await;
     assert_eq!(
         page,
         json!({"items": [], "page": 1, "per_page": 50, "total": 0})
+    );
+    let own = session(
+        &app,
+        &manager,
+        "2026-05-28",
+        "Club meeting",
+        &[&manager],
+        &[],
+    )
+    .await;
+    let page = worklist(&app, &manager, "").await;
+    assert_eq!(
+        rows(&page),
+        vec![row(
+            "attendance_missing",
+            "2026-05-28",
+            None,
+            format!("/api/v1/sessions/{}", id_of(&own)),
+            "Attendance not recorded: Club meeting",
+        )]
     );
 }
 
