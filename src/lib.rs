@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod notes;
 pub mod openapi;
 pub mod ops;
+pub mod outcomes;
 pub mod participants;
 pub mod plans;
 pub mod policy;
@@ -58,6 +59,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(notes::routes::routes)
             .configure(diagnoses::routes::routes)
             .configure(sessions::routes::routes)
+            .configure(outcomes::routes::routes)
             .configure(plans::routes::routes)
             .configure(worklist::routes::routes),
     );

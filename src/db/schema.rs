@@ -453,6 +453,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outcomes (id) {
+        id -> Text,
+        participant_id -> Text,
+        kind -> Text,
+        category -> Text,
+        achieved_on -> Date,
+        employer -> Nullable<Text>,
+        hours_per_week -> Nullable<Integer>,
+        contract_end -> Nullable<Date>,
+        name -> Nullable<Text>,
+        institution -> Nullable<Text>,
+        description -> Nullable<Text>,
+        evidence_document_type -> Text,
+        evidence_reference -> Text,
+        note -> Nullable<Text>,
+        status -> Text,
+        recorded_by -> Text,
+        verified_by -> Nullable<Text>,
+        verified_at -> Nullable<Timestamp>,
+        retracted_by -> Nullable<Text>,
+        retracted_at -> Nullable<Timestamp>,
+        retraction_reason -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(referrals -> participants (participant_id));
 diesel::joinable!(qualifications -> participants (participant_id));
 diesel::joinable!(participant_risk_groups -> participants (participant_id));
@@ -473,6 +502,7 @@ diesel::joinable!(session_facilitators -> sessions (session_id));
 diesel::joinable!(session_invitees -> sessions (session_id));
 diesel::joinable!(attendance -> sessions (session_id));
 diesel::joinable!(attendance -> programmes (programme_id));
+diesel::joinable!(outcomes -> participants (participant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
@@ -506,4 +536,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_facilitators,
     session_invitees,
     attendance,
+    outcomes,
 );

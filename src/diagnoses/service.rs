@@ -104,25 +104,6 @@ fn diagnosis_final() -> AppError {
     )
 }
 
-/// `performed_on` lies on or after the participant's first referral.
-fn check_performed_on(
-    conn: &mut AnyConnection,
-    participant_id: &str,
-    performed_on: chrono::NaiveDate,
-) -> Result<(), AppError> {
-    let mut errors = FieldErrors::new();
-    if let Some(referred_on) = repo::first_referral_on(conn, participant_id)? {
-        if performed_on < referred_on {
-            errors.push(
-                "/performed_on",
-                "before_referral",
-                format!("must not be before the referral on {referred_on}"),
-            );
-        }
-    }
-    errors.fail_on()
-}
-
 /// The diagnosis as the caller sees it, with its amendments.
 fn shown(
     conn: &mut AnyConnection,
@@ -152,7 +133,12 @@ pub async fn create(
         let access = access::check(conn, caller, Action::DiagnosisWrite, &participant_id)?;
         access.writable()?;
         let role = writer_role(caller, new.kind)?;
-        check_performed_on(conn, &participant_id, new.performed_on)?;
+        crate::participants::lifecycle::not_before_first_referral(
+            conn,
+            &participant_id,
+            "/performed_on",
+            new.performed_on,
+        )?;
         let mut row = DiagnosisRow {
             id: uuid::Uuid::new_v4().to_string(),
             participant_id: participant_id.clone(),
@@ -267,7 +253,12 @@ pub async fn update(
         }
         let changed = patch.sent();
         apply(&mut row, patch)?;
-        check_performed_on(conn, &row.participant_id, row.performed_on)?;
+        crate::participants::lifecycle::not_before_first_referral(
+            conn,
+            &row.participant_id,
+            "/performed_on",
+            row.performed_on,
+        )?;
         row.updated_at = now;
         let n = repo::update_draft(conn, &row, expected)?;
         cas_outcome(n, repo::version_of(conn, &id)?)?;

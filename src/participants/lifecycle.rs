@@ -49,6 +49,28 @@ fn bump(
     Ok(())
 }
 
+/// A case date (a diagnosis performed, an outcome achieved) lies on or after the participant's
+/// first referral: 422 `before_referral` at `pointer` otherwise. The first, not the latest: a
+/// re-referred participant's earlier records stay valid.
+pub fn not_before_first_referral(
+    conn: &mut AnyConnection,
+    participant_id: &str,
+    pointer: &str,
+    day: NaiveDate,
+) -> Result<(), AppError> {
+    let mut errors = FieldErrors::new();
+    if let Some(referred_on) = crate::diagnoses::repo::first_referral_on(conn, participant_id)? {
+        if day < referred_on {
+            errors.push(
+                pointer,
+                "before_referral",
+                format!("must not be before the referral on {referred_on}"),
+            );
+        }
+    }
+    errors.fail_on()
+}
+
 // ------------------------------------------------------------------------------------------
 // Risk groups
 

@@ -51,6 +51,7 @@ const KINDS: &[(AuditAction, &str)] = &[
     (AuditAction::PlanRevise, "plan_revised"),
     (AuditAction::PlanGoalAchieve, "goal_achieved"),
     (AuditAction::PlanReview, "plan_reviewed"),
+    (AuditAction::OutcomeCreate, "outcome_recorded"),
 ];
 
 /// Entries that tell of diagnoses: their kind and dates are metadata, which every reader of
@@ -130,6 +131,7 @@ fn summary(kind: &str, action: &str, details: &Option<Value>) -> String {
         ("plan_revised", _) => "Individual Action Plan revised into a new draft".into(),
         ("goal_achieved", _) => "Plan goal achieved".into(),
         ("plan_reviewed", _) => "Individual Action Plan reviewed".into(),
+        ("outcome_recorded", _) => with("Outcome recorded", "kind"),
         _ => kind.replace('_', " "),
     }
 }
@@ -143,6 +145,7 @@ fn resource_path(
     match (entity_type, entity_id) {
         (Some("diagnosis"), Some(id)) => format!("/api/v1/diagnoses/{id}"),
         (Some("plan"), Some(id)) => format!("/api/v1/plans/{id}"),
+        (Some("outcome"), Some(id)) => format!("/api/v1/outcomes/{id}"),
         // Goals are read inside their plan.
         (Some("plan_goal"), Some(_)) => match detail(details, "plan_id") {
             Some(plan) => format!("/api/v1/plans/{plan}"),

@@ -46,6 +46,8 @@ struct Fixture {
     action: String,
     /// For the routes about one session: a session today facilitated by `lead`.
     session: String,
+    /// For the routes about one outcome: a social outcome recorded by `lead`.
+    outcome: String,
 }
 
 /// A fresh dictionary entry of each kind, so every PATCH meets version 1.
@@ -1272,6 +1274,128 @@ fn cases() -> Vec<Case> {
         },
         Case {
             method: Method::GET,
+            template: "/api/v1/programmes/{id}/summary",
+            path: |f| format!("/api/v1/programmes/{}/summary", f.programme),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/programmes/{id}/summary",
+            path: |f| format!("/api/v1/programmes/{}/summary", f.programme),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        // The worklist is the caller's own: every role with case work has one.
+        Case {
+            method: Method::GET,
+            template: "/api/v1/worklist",
+            path: |_| "/api/v1/worklist".into(),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        // Outcomes: the team and managers record and retract, managers verify, auditors read.
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/outcomes",
+            path: |f| format!("/api/v1/participants/{}/outcomes", f.participant),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/outcomes",
+            path: |f| format!("/api/v1/participants/{}/outcomes", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/outcomes",
+            path: |f| format!("/api/v1/participants/{}/outcomes", f.participant),
+            body: Some(|_, _| crate::outcomes::outcome_body("debt_settled", "2026-03-01")),
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 201, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/outcomes",
+            path: |f| format!("/api/v1/participants/{}/outcomes", f.participant),
+            body: Some(|_, _| crate::outcomes::outcome_body("debt_settled", "2026-03-01")),
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 201, 201, 201, 201, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/outcomes/{id}",
+            path: |f| format!("/api/v1/outcomes/{}", f.outcome),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/outcomes/{id}",
+            path: |f| format!("/api/v1/outcomes/{}", f.outcome),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/outcomes/{id}/verify",
+            path: |f| format!("/api/v1/outcomes/{}/verify", f.outcome),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/outcomes/{id}/retract",
+            path: |f| format!("/api/v1/outcomes/{}/retract", f.outcome),
+            body: Some(|_, _| json!({"reason": "Recorded for the wrong person"})),
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 404, 404, 404, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/outcomes/{id}/retract",
+            path: |f| format!("/api/v1/outcomes/{}/retract", f.outcome),
+            body: Some(|_, _| json!({"reason": "Recorded for the wrong person"})),
+            if_match: false,
+            on_team: true,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 403],
+        },
+        Case {
+            method: Method::GET,
             template: "/api/v1/audit-events",
             path: |_| "/api/v1/audit-events".into(),
             body: None,
@@ -1459,7 +1583,13 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
             } else {
                 String::new()
             };
+            let outcome = if case.template.starts_with("/api/v1/outcomes/{id}") {
+                crate::outcomes::record_outcome(&app, &lead, &participant).await
+            } else {
+                String::new()
+            };
             let fixture = Fixture {
+                outcome,
                 session,
                 target_staff,
                 risk_group,

@@ -19,6 +19,7 @@ mod hardening;
 mod lifecycle;
 mod notes;
 mod operations;
+mod outcomes;
 mod participants;
 mod plans;
 mod programme_summary;
