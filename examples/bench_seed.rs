@@ -23,6 +23,10 @@ fn main() {
     let hash = reintegra::auth::password::hash_with(&Argon2Params::default(), seed::PASSWORD)
         .expect("hash");
     let seeded = seed::seed_club(&mut conn, &hash, participants, 20);
+    // Every other participant is in a programme: 200 sessions of 20 of them for the attendance
+    // PUTs, recorded by the manager (who may record any session's attendance).
+    let in_programme: Vec<String> = seeded.participant_ids.iter().step_by(2).cloned().collect();
+    let sessions = seed::seed_sessions(&mut conn, &seeded.manager_id, &in_programme, 200, 20);
     // A database in service has planner statistics (autovacuum, or SQLite's `PRAGMA optimize`);
     // one seeded in a single transaction has none until analysed.
     conn.batch_execute("ANALYZE").expect("analyze");
@@ -36,6 +40,12 @@ fn main() {
             // Led by lead0, so every role the bench signs in as may read it.
             "participant_id": seeded.participant_ids[0],
             "patch_ids": seeded.participant_ids.iter().step_by(20).take(400).collect::<Vec<_>>(),
+            // "session,participant,…;session,…" for wrk's Lua.
+            "attendance": sessions
+                .iter()
+                .map(|(s, ps)| format!("{s},{}", ps.join(",")))
+                .collect::<Vec<_>>()
+                .join(";"),
         })
     );
 }

@@ -195,3 +195,48 @@ pub fn seed_club(
     .expect("seed");
     seeded
 }
+
+/// `sessions` scheduled support groups on 2026-02-10 facilitated by `facilitator`, each inviting
+/// `per_session` of `participants` (who must be in a programme open that day); answers each
+/// session's id with its invitees.
+pub fn seed_sessions(
+    conn: &mut db::AnyConnection,
+    facilitator: &str,
+    participants: &[String],
+    sessions: usize,
+    per_session: usize,
+) -> Vec<(String, Vec<String>)> {
+    let day = NaiveDate::from_ymd_opt(2026, 2, 10).expect("date");
+    let now = Utc::now().naive_utc();
+    let mut out = Vec::with_capacity(sessions);
+    write_transaction(conn, |conn| -> Result<(), AppError> {
+        for n in 0..sessions {
+            let invited: Vec<String> = (0..per_session)
+                .map(|k| participants[(n * per_session + k) % participants.len()].clone())
+                .collect();
+            let row = reintegra::sessions::model::SessionRow {
+                id: uuid::Uuid::new_v4().to_string(),
+                activity_type_code: "support_group".into(),
+                area: "social".into(),
+                category: "support_group".into(),
+                title: format!("Support group {n}"),
+                starts_at: day.and_hms_opt(9, 0, 0).expect("time"),
+                starts_on: day,
+                duration_minutes: 90,
+                location: None,
+                status: "scheduled".into(),
+                cancel_reason: None,
+                cancelled_at: None,
+                created_by: facilitator.to_owned(),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            reintegra::sessions::repo::insert(conn, &row, &[facilitator.to_owned()], &invited)?;
+            out.push((row.id, invited));
+        }
+        Ok(())
+    })
+    .expect("seed sessions");
+    out
+}
