@@ -19,6 +19,7 @@ pub mod participants;
 pub mod plans;
 pub mod policy;
 pub mod programmes;
+pub mod reports;
 pub mod sessions;
 pub mod settings;
 pub mod staff;
@@ -61,6 +62,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(sessions::routes::routes)
             .configure(outcomes::routes::routes)
             .configure(plans::routes::routes)
+            .configure(reports::routes::routes)
             .configure(worklist::routes::routes),
     );
 }

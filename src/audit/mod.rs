@@ -42,6 +42,22 @@ impl Change {
         record(conn, self.at, &self.ctx, event)?;
         Ok(())
     }
+
+    /// Appends `events` in order in the change's transaction, taking the chain's head once.
+    pub fn record_all(
+        &self,
+        conn: &mut AnyConnection,
+        events: Vec<NewEvent>,
+    ) -> Result<(), AppError> {
+        record_many(
+            conn,
+            events
+                .into_iter()
+                .map(|e| (self.at, self.ctx.clone(), e))
+                .collect(),
+        )?;
+        Ok(())
+    }
 }
 
 /// Runs `f` as one write transaction with the change's context: the rows it writes and the

@@ -103,6 +103,7 @@ audit_actions! {
     OutcomeRetract => "outcome.retract",
     OutcomeRead => "outcome.read",
     OutcomeList => "outcome.list",
+    ReportRead => "report.read",
     ParticipantExport => "participant.export",
     ParticipantAnonymise => "participant.anonymise",
     WorklistRead => "worklist.read",

@@ -76,6 +76,29 @@ impl QueryParams {
         })
     }
 
+    /// A parameter the endpoint cannot do without: missing → `required` against its name.
+    pub fn require_with<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let present = self.pairs.iter().any(|(k, _)| k == name);
+        let value = self.get_with(name, parse);
+        if !present {
+            self.errors.push(FieldError::new(
+                name,
+                "required",
+                "this parameter is required",
+            ));
+        }
+        value
+    }
+
+    /// A rule across parameters (e.g. `from` ≤ `to`), reported against `name`.
+    pub fn reject(&mut self, name: &str, code: &str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(name, code, message));
+    }
+
     /// `page` (≥ 1, default 1) and `per_page` (1–200, default 50).
     pub fn page(&mut self) -> PageRequest {
         let page = self

@@ -129,14 +129,15 @@ pub async fn create(
             updated_at: c.now,
         };
         repo::insert(conn, &row)?;
-        c.record(
-            conn,
-            c.event(AuditAction::OutcomeCreate)
-                .entity(ENTITY, row.id.clone())
-                .participant(participant_id)
-                .details(json!({"kind": row.kind, "achieved_on": row.achieved_on})),
-        )?;
-        one(conn, row, access.view, today)
+        let event = c
+            .event(AuditAction::OutcomeCreate)
+            .entity(ENTITY, row.id.clone())
+            .participant(participant_id)
+            .details(json!({"kind": row.kind, "achieved_on": row.achieved_on}));
+        // Read the answer first: the event holds the audit chain's head until commit.
+        let outcome = one(conn, row, access.view, today)?;
+        c.record(conn, event)?;
+        Ok(outcome)
     })
     .await
 }
@@ -198,15 +199,15 @@ async fn change_status(
             repo::version_of(conn, &id)?,
         )?;
         row.version = expected + 1;
-        c.record(
-            conn,
-            c.event(event)
-                .entity(ENTITY, id.clone())
-                .participant(row.participant_id.clone())
-                .changed(changed)
-                .details(json!({"kind": row.kind})),
-        )?;
-        one(conn, row, access.view, today)
+        let event = c
+            .event(event)
+            .entity(ENTITY, id.clone())
+            .participant(row.participant_id.clone())
+            .changed(changed)
+            .details(json!({"kind": row.kind}));
+        let outcome = one(conn, row, access.view, today)?;
+        c.record(conn, event)?;
+        Ok(outcome)
     })
     .await
 }

@@ -335,15 +335,16 @@ pub async fn create(
             updated_at: c.now,
         };
         repo::insert(conn, &row, &body.facilitator_ids, &body.participant_ids)?;
-        c.record(
-            conn,
-            event(c, AuditAction::SessionCreate, &row.id).details(json!({
-                "activity_type_code": row.activity_type_code,
-                "starts_on": row.starts_on,
-                "invited": body.participant_ids.len(),
-            })),
-        )?;
-        one(conn, &c.caller, row)
+        let event = event(c, AuditAction::SessionCreate, &row.id).details(json!({
+            "activity_type_code": row.activity_type_code,
+            "starts_on": row.starts_on,
+            "invited": body.participant_ids.len(),
+        }));
+        // The answer is read before the event takes the audit chain's head: the head is held
+        // until commit, so nothing else should run after it.
+        let session = one(conn, &c.caller, row)?;
+        c.record(conn, event)?;
+        Ok(session)
     })
     .await
 }
@@ -466,11 +467,12 @@ pub async fn cancel(
             repo::update(conn, &row, expected)?,
             repo::version_of(conn, &id)?,
         )?;
+        let session = one(conn, &c.caller, row)?;
         c.record(
             conn,
             event(c, AuditAction::SessionCancel, &id).changed(["status", "cancel_reason"]),
         )?;
-        one(conn, &c.caller, row)
+        Ok(session)
     })
     .await
 }
@@ -647,12 +649,11 @@ pub async fn record_attendance(
                 repo::version_of(conn, &id)?,
             )?;
             repo::replace_attendance(conn, &id, &stored_rows)?;
-            for e in events {
-                c.record(conn, e)?;
-            }
             version = expected + 1;
         }
         let shown = one(conn, &c.caller, session)?;
+        // Last: appending takes the audit chain's head until commit.
+        c.record_all(conn, events)?;
         let items = shown.attendance.unwrap_or_default();
         let total = items.len() as i64;
         Ok(Recorded {

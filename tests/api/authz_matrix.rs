@@ -1292,6 +1292,40 @@ fn cases() -> Vec<Case> {
             needs: Needs::OpenProgramme,
             expected: [401, 403, 200, 200, 200, 200, 200],
         },
+        // Reports: managers and auditors over the unit, clinicians over their caseload.
+        Case {
+            method: Method::GET,
+            template: "/api/v1/reports/outcomes",
+            path: |_| "/api/v1/reports/outcomes?from=2026-01-01&to=2026-12-31".into(),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/reports/outcomes/participants",
+            path: |_| {
+                let cell = reintegra::reports::outcomes::CellRef {
+                    from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                    to: chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap(),
+                    group_by: reintegra::reports::outcomes::GroupBy::Sex,
+                    key: None,
+                    cell: reintegra::reports::outcomes::Cell::Started,
+                    months: None,
+                };
+                format!(
+                    "/api/v1/reports/outcomes/participants?cell={}",
+                    cell.token()
+                )
+            },
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
         // The worklist is the caller's own: every role with case work has one.
         Case {
             method: Method::GET,

@@ -24,6 +24,7 @@ mod participants;
 mod plans;
 mod programme_summary;
 mod programmes;
+mod reports;
 mod sessions;
 mod settings;
 mod staff;

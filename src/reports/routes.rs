@@ -1,0 +1,239 @@
+//! `/api/v1/reports/…` (api.md §10, §13.6).
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use serde_json::{json, Value};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::outcomes::{self, CellParticipant, CellRef, GroupBy, OutcomeReport};
+use crate::audit::{self, AuditAction, AuditOutcome, NewEvent};
+use crate::auth::CurrentStaff;
+use crate::http::{csv, AppError, PageParams, Paginated, Problem, QueryParams, RequestContext};
+use crate::participants::access::{self, Caseload};
+use crate::policy::Action;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(outcome_report).service(cell_participants);
+}
+
+/// The caller's scope for reports: 403 (audited) for roles that read none (admins).
+async fn scope(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+) -> Result<Caseload, AppError> {
+    match access::caseload(caller, Action::ReportRead) {
+        Ok(caseload) => Ok(caseload),
+        Err(e) => {
+            caller
+                .record_denial(state, ctx, Action::ReportRead, None)
+                .await;
+            Err(e)
+        }
+    }
+}
+
+async fn record_read(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+    details: Value,
+) -> Result<(), AppError> {
+    audit::record_alone(
+        state,
+        ctx,
+        NewEvent::new(
+            AuditAction::ReportRead,
+            AuditOutcome::Allowed,
+            Some(caller.actor()),
+        )
+        .details(details),
+    )
+    .await
+}
+
+fn day(params: &mut QueryParams, name: &str) -> Option<NaiveDate> {
+    params.require_with(name, |s| {
+        crate::http::rules::parse_date(s).map_err(|(_, message)| message)
+    })
+}
+
+/// The CSV of a report: one line per group, then the total (`key` = `total`).
+fn report_csv(report: &OutcomeReport) -> Result<String, AppError> {
+    let months: Vec<String> = report.total.employed_at_follow_up.keys().cloned().collect();
+    let mut columns: Vec<String> = ["key", "label", "started.count", "exited.count"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for rate in [
+        "completed",
+        "left_for_job",
+        "vocational_outcome_during_programme",
+        "social_outcome_during_programme",
+    ]
+    .iter()
+    .map(|r| r.to_string())
+    .chain(months.iter().map(|m| format!("employed_at_follow_up.{m}")))
+    {
+        for part in ["numerator", "denominator", "fraction"] {
+            columns.push(format!("{rate}.{part}"));
+        }
+    }
+    let mut rows: Vec<Value> = report
+        .groups
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?;
+    let mut total = serde_json::to_value(&report.total)?;
+    total["key"] = json!("total");
+    total["label"] = json!("total");
+    rows.push(total);
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    csv::render(&columns, &rows)
+}
+
+/// The outcome report: programmes whose `start_date` lies in `from`…`to` (both required),
+/// grouped by `group_by` (default `risk_group`): `started` and `exited` counts and the rates
+/// `completed`, `left_for_job`, `vocational_outcome_during_programme`,
+/// `social_outcome_during_programme` over the exited, `employed_at_follow_up` per follow-up
+/// month over the follow-ups due by today. Every cell links to its participants. Managers and
+/// auditors: the whole unit; clinicians: their caseload. CSV: one line per group and the total.
+/// Audited as `report.read`.
+#[utoipa::path(
+    operation_id = "outcome_report",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(
+        ("from" = NaiveDate, Query, description = "First start date of the cohort"),
+        ("to" = NaiveDate, Query, description = "Last start date of the cohort"),
+        ("group_by" = Option<GroupBy>, Query, description = "Default `risk_group`"),
+    ),
+    responses(
+        (status = 200, description = "The report, or its CSV", content(
+            (OutcomeReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Bad or missing query parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role reads no reports (admins)", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "Neither JSON nor CSV accepted", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/outcomes")]
+async fn outcome_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    mut params: QueryParams,
+) -> Result<HttpResponse, AppError> {
+    let caseload = scope(&state, &ctx, &caller).await?;
+    let from = day(&mut params, "from");
+    let to = day(&mut params, "to");
+    let group_by = params
+        .get::<GroupBy>("group_by", "risk_group, exit_reason, sex, age_band or year")
+        .unwrap_or(GroupBy::RiskGroup);
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            params.reject("to", "before_from", "must not be before from");
+        }
+    }
+    params.finish()?;
+    let (from, to) = from
+        .zip(to)
+        .ok_or(AppError::Internal("checked above".into()))?;
+    let today = state.clock.today();
+    let report = state
+        .db
+        .read(move |conn| {
+            outcomes::report(
+                conn,
+                caseload,
+                today,
+                outcomes::Params { from, to, group_by },
+            )
+        })
+        .await?;
+    record_read(
+        &state,
+        &ctx,
+        &caller,
+        json!({"report": "outcomes", "from": from, "to": to, "group_by": group_by.as_str()}),
+    )
+    .await?;
+    if csv::wants_csv(&req) {
+        return Ok(csv::response(report_csv(&report)?, "outcomes-report.csv"));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+const PARTICIPANT_COLUMNS: &[&str] = &[
+    "participant_id",
+    "last_name",
+    "first_name",
+    "programme_id",
+    "start_date",
+    "exit_date",
+    "exit_reason",
+];
+
+/// The participants behind one cell of the outcome report (`cell` is the opaque token of a
+/// `drill_down` link; for a rate, its numerator's participants), by name, recomputed over the
+/// participants the caller may see, so it always agrees with the report the caller gets.
+/// CSV: every row. Audited as `report.read` with the number of participants listed.
+#[utoipa::path(
+    operation_id = "outcome_report_participants",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(
+        ("cell" = String, Query, description = "The token of a `drill_down` link"),
+        PageParams,
+    ),
+    responses(
+        (status = 200, description = "One page, or every row as CSV", content(
+            (Paginated<CellParticipant> = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Bad or missing `cell`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role reads no reports (admins)", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "Neither JSON nor CSV accepted", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/outcomes/participants")]
+async fn cell_participants(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    mut params: QueryParams,
+) -> Result<HttpResponse, AppError> {
+    let caseload = scope(&state, &ctx, &caller).await?;
+    let cell = params.require_with("cell", |s| {
+        CellRef::parse(s).ok_or_else(|| "expected the token of a drill_down link".to_owned())
+    });
+    let page = params.page();
+    params.finish()?;
+    let cell = cell.ok_or(AppError::Internal("checked above".into()))?;
+    let today = state.clock.today();
+    let described = json!({"report": "outcomes", "cell": &cell});
+    let rows = state
+        .db
+        .read(move |conn| outcomes::participants(conn, caseload, today, &cell))
+        .await?;
+    let mut details = described;
+    details["participants"] = json!(rows.len());
+    record_read(&state, &ctx, &caller, details).await?;
+    if csv::wants_csv(&req) {
+        let body = csv::render_off_worker(PARTICIPANT_COLUMNS, rows).await?;
+        return Ok(csv::response(body, "outcomes-report-participants.csv"));
+    }
+    let total = rows.len() as i64;
+    let items = rows
+        .into_iter()
+        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.limit()).unwrap_or(0))
+        .collect();
+    Ok(HttpResponse::Ok().json(Paginated::new(items, page, total)))
+}
