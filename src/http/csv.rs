@@ -106,8 +106,13 @@ fn attachment(filename: &str) -> actix_web::HttpResponseBuilder {
     builder
 }
 
+/// The UTF-8 byte order mark every CSV answer starts with: without it Excel reads the file in
+/// the system's code page and Polish names (Łódź, Przykładowa) come out garbled. CSV libraries
+/// (and LibreOffice) skip it.
+pub const BOM: &str = "\u{feff}";
+
 pub fn response(body: String, filename: &str) -> HttpResponse {
-    attachment(filename).body(body)
+    attachment(filename).body(format!("{BOM}{body}"))
 }
 
 /// A CSV answer sent as it is produced (chunked): `chunks` yields the header and the lines in
@@ -117,7 +122,11 @@ pub fn streaming_response<S>(chunks: S, filename: &str) -> HttpResponse
 where
     S: futures_util::Stream<Item = Result<actix_web::web::Bytes, AppError>> + 'static,
 {
-    attachment(filename).streaming(chunks)
+    use futures_util::StreamExt;
+    let bom = futures_util::stream::once(async {
+        Ok(actix_web::web::Bytes::from_static(BOM.as_bytes()))
+    });
+    attachment(filename).streaming(bom.chain(chunks))
 }
 
 #[cfg(test)]

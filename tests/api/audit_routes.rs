@@ -183,7 +183,7 @@ async fn the_log_is_available_as_csv() {
     assert!(res.header("content-type").unwrap().starts_with("text/csv"));
     let text = res.text();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("seq,at,actor_id,actor_roles,action,outcome"));
+    assert!(lines[0].starts_with("\u{feff}seq,at,actor_id,actor_roles,action,outcome"));
     assert_eq!(
         lines.len(),
         1 + 3,

@@ -162,8 +162,8 @@ async fn the_audit_csv_of_a_log_larger_than_a_batch_has_every_matching_event_onc
     assert_eq!(seqs(&res), all, "every event once, by seq");
     let expected = reintegra::http::csv::render(AUDIT_COLUMNS, &events).unwrap();
     assert!(
-        res.text() == expected,
-        "the streamed document differs from the whole-log rendering"
+        res.text() == format!("{}{expected}", reintegra::http::csv::BOM),
+        "the streamed document differs from the whole-log rendering (after the BOM)"
     );
     // Formula escaping holds in every batch, the last included.
     let last_staff_update = events.iter().rfind(|e| e.action == "staff.update").unwrap();
@@ -407,8 +407,9 @@ async fn participants_csv(
         Some("attachment; filename=\"participants.csv\"")
     );
     let text = res.text();
+    // A UTF-8 byte order mark first, so spreadsheets read Polish names right.
     assert!(text.starts_with(
-        "id,first_name,last_name,birth_date,sex,status,risk_groups,lead_staff_id,\
+        "\u{feff}id,first_name,last_name,birth_date,sex,status,risk_groups,lead_staff_id,\
          current_programme.id,current_programme.start_date,current_programme.planned_end_date,\
          version\r\n"
     ));
