@@ -105,6 +105,8 @@ audit_actions! {
     OutcomeList => "outcome.list",
     ParticipantExport => "participant.export",
     ParticipantAnonymise => "participant.anonymise",
+    ParticipantAccessLog => "participant.access_log",
+    RetentionList => "retention.list",
     WorklistRead => "worklist.read",
 }
 
