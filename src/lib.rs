@@ -9,6 +9,7 @@ pub mod consents;
 pub mod db;
 pub mod diagnoses;
 pub mod dictionaries;
+pub mod gdpr;
 pub mod http;
 pub mod metrics;
 pub mod notes;
@@ -63,7 +64,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(outcomes::routes::routes)
             .configure(plans::routes::routes)
             .configure(reports::routes::routes)
-            .configure(worklist::routes::routes),
+            .configure(worklist::routes::routes)
+            .configure(gdpr::routes::routes),
     );
 }
 

@@ -106,6 +106,8 @@ audit_actions! {
     ReportRead => "report.read",
     ParticipantExport => "participant.export",
     ParticipantAnonymise => "participant.anonymise",
+    ParticipantAccessLog => "participant.access_log",
+    RetentionList => "retention.list",
     WorklistRead => "worklist.read",
 }
 

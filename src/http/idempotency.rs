@@ -73,6 +73,38 @@ pub fn mark_committed(
         .map(|_| ())
 }
 
+/// Deletes every stored key and reply that names one of `ids` in its path, `Location` or body
+/// (a participant's routes and the replies that carry their data), except `keep` — the claim of
+/// the request doing the purge, whose reply is stored once it commits. Part of anonymisation
+/// (api.md §13.1): the replies hold the personal data the request sent or received.
+pub fn purge_mentioning(
+    conn: &mut AnyConnection,
+    ids: &[String],
+    keep: Option<&ActiveClaim>,
+) -> QueryResult<usize> {
+    let mut purged = 0;
+    for id in ids {
+        let pattern = format!("%{}%", id.replace(['%', '_', '\\'], ""));
+        let mut q = diesel::delete(keys::table)
+            .filter(
+                keys::path
+                    .like(pattern.clone())
+                    .or(keys::location.like(pattern.clone()))
+                    .or(keys::response_body.like(pattern)),
+            )
+            .into_boxed();
+        if let Some(claim) = keep {
+            q = q.filter(
+                keys::staff_id
+                    .ne(claim.staff_id.clone())
+                    .or(keys::idem_key.ne(claim.key.clone())),
+            );
+        }
+        purged += q.execute(conn)?;
+    }
+    Ok(purged)
+}
+
 fn applies(req: &ServiceRequest) -> bool {
     req.method() == Method::POST
         && req.path().starts_with("/api/v1/")

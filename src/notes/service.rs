@@ -33,7 +33,10 @@ fn sees_psychologist_notes(
 }
 
 /// Each row with the note that corrects it, if any (one query for the whole page).
-fn with_corrections(conn: &mut AnyConnection, rows: Vec<NoteRow>) -> Result<Vec<Note>, AppError> {
+pub(crate) fn with_corrections(
+    conn: &mut AnyConnection,
+    rows: Vec<NoteRow>,
+) -> Result<Vec<Note>, AppError> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let corrections = repo::corrections_of(conn, &ids)?;
     Ok(rows

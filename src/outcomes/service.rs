@@ -48,7 +48,7 @@ pub fn within_a_programme(
         .any(|(start, exit)| *start <= day && day <= exit.unwrap_or(today))
 }
 
-fn shown(
+pub(crate) fn shown(
     conn: &mut AnyConnection,
     rows: Vec<OutcomeRow>,
     view: View,

@@ -299,6 +299,10 @@ pub struct Participant {
     pub risk_groups: Vec<RiskGroupEntry>,
     pub care_team: Vec<CareTeamEntry>,
     pub current_programme: Option<ProgrammeSummary>,
+    /// When the record may be anonymised (api.md §13.4): 31 December of the year of the last
+    /// programme exit, qualification decision or referral plus the unit's `retention_years`,
+    /// never before its `project_retention_until`; `null` while a programme is open.
+    pub retention_until: Option<NaiveDate>,
     pub version: i64,
     #[schema(value_type = String, format = DateTime)]
     #[serde(serialize_with = "crate::http::serialize_instant")]

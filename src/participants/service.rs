@@ -27,6 +27,7 @@ pub fn record(
     let risk_groups = repo::risk_groups_of(conn, &row.id)?;
     let care_team = repo::care_team_of(conn, &row.id)?;
     let current_programme = repo::open_programme(conn, &row.id)?;
+    let retention_until = crate::gdpr::retention::retention_until(conn, &row.id)?;
     let contact = view == View::Full;
     Ok(Participant {
         status: Status::parse(&row.status).unwrap_or(Status::Referred),
@@ -81,6 +82,7 @@ pub fn record(
         risk_groups,
         care_team,
         current_programme,
+        retention_until,
         id: row.id,
         first_name: row.first_name,
         last_name: row.last_name,

@@ -132,7 +132,7 @@ fn add_days(date: NaiveDate, days: i32) -> Result<NaiveDate, AppError> {
 // Assembling plans
 
 /// The plans of `rows` with everything nested, as `view` shows it.
-fn assemble(
+pub(crate) fn assemble(
     conn: &mut AnyConnection,
     rows: Vec<PlanRow>,
     view: View,

@@ -1326,6 +1326,48 @@ fn cases() -> Vec<Case> {
             needs: Needs::OpenProgramme,
             expected: [401, 403, 200, 200, 200, 200, 200],
         },
+        // Data protection: managers; the access log also for auditors; no grant depends on the
+        // care team, so clinicians get 403 whatever the participant.
+        Case {
+            method: Method::GET,
+            template: "/api/v1/retention/due",
+            path: |_| "/api/v1/retention/due".into(),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/access-log",
+            path: |f| format!("/api/v1/participants/{}/access-log", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 403, 403, 403, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/participants/{id}/export",
+            path: |f| format!("/api/v1/participants/{}/export", f.participant),
+            body: None,
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 403, 403, 403, 403],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/participants/{id}/anonymise",
+            path: |f| format!("/api/v1/participants/{}/anonymise", f.participant),
+            body: Some(|_, _| json!({"reason": "Matrix", "override": true})),
+            if_match: false,
+            on_team: true,
+            needs: Needs::Participant,
+            expected: [401, 403, 200, 403, 403, 403, 403],
+        },
         // The worklist is the caller's own: every role with case work has one.
         Case {
             method: Method::GET,

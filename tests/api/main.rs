@@ -15,6 +15,7 @@ mod csv_exports;
 mod database;
 mod diagnoses;
 mod dictionaries;
+mod gdpr;
 mod hardening;
 mod lifecycle;
 mod notes;
