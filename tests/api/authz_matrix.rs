@@ -490,8 +490,9 @@ fn cases() -> Vec<Case> {
         Case {
             method: Method::POST,
             template: "/api/v1/staff/{id}/reassign-caseload",
-            path: |f| format!("/api/v1/staff/{}/reassign-caseload", f.target_staff),
-            body: Some(|f, _| json!({"to_staff_id": f.lead})),
+            // The lead's caseload (the fixture's participant) moves to the target counsellor.
+            path: |f| format!("/api/v1/staff/{}/reassign-caseload", f.lead),
+            body: Some(|f, _| json!({"to_staff_id": f.target_staff})),
             if_match: false,
             on_team: false,
             needs: Needs::Participant,
@@ -1236,20 +1237,20 @@ fn cases() -> Vec<Case> {
             method: Method::PUT,
             template: "/api/v1/sessions/{id}/attendance",
             path: |f| format!("/api/v1/sessions/{}/attendance", f.session),
-            body: Some(|_, _| json!([])),
+            body: Some(|f, _| json!([{"participant_id": f.participant, "status": "present"}])),
             if_match: true,
             on_team: false,
-            needs: Needs::Participant,
+            needs: Needs::OpenProgramme,
             expected: [401, 403, 200, 403, 403, 403, 403],
         },
         Case {
             method: Method::PUT,
             template: "/api/v1/sessions/{id}/attendance",
             path: |f| format!("/api/v1/sessions/{}/attendance", f.session),
-            body: Some(|_, _| json!([])),
+            body: Some(|f, _| json!([{"participant_id": f.participant, "status": "present"}])),
             if_match: true,
             on_team: true,
-            needs: Needs::Participant,
+            needs: Needs::OpenProgramme,
             expected: [401, 403, 200, 200, 200, 200, 403],
         },
         Case {
@@ -1538,6 +1539,235 @@ async fn prepare(
     (programme, follow_up)
 }
 
+/// The audit event each mutating route writes when it succeeds, and whether it names the
+/// fixture's participant (api.md §11: every change of case data leaves a trace). A mutating
+/// route missing here fails `every_mutating_route_has_an_audit_action`.
+const AUDITED: &[(&str, &str, &str, bool)] = &[
+    ("POST", "/api/v1/auth/logout", "auth.logout", false),
+    ("POST", "/api/v1/auth/logout-all", "auth.logout_all", false),
+    (
+        "POST",
+        "/api/v1/auth/password",
+        "auth.password_change",
+        false,
+    ),
+    ("POST", "/api/v1/staff", "staff.create", false),
+    ("PATCH", "/api/v1/staff/{id}", "staff.update", false),
+    (
+        "POST",
+        "/api/v1/staff/{id}/reset-password",
+        "staff.reset_password",
+        false,
+    ),
+    (
+        "POST",
+        "/api/v1/staff/{id}/reassign-caseload",
+        "staff.reassign_caseload",
+        true,
+    ),
+    ("PUT", "/api/v1/settings", "settings.update", false),
+    ("POST", "/api/v1/risk-groups", "risk_group.create", false),
+    (
+        "PATCH",
+        "/api/v1/risk-groups/{code}",
+        "risk_group.update",
+        false,
+    ),
+    (
+        "POST",
+        "/api/v1/activity-types",
+        "activity_type.create",
+        false,
+    ),
+    (
+        "PATCH",
+        "/api/v1/activity-types/{code}",
+        "activity_type.update",
+        false,
+    ),
+    // A new participant: the event names the new record, not the fixture's.
+    ("POST", "/api/v1/participants", "participant.create", false),
+    (
+        "PATCH",
+        "/api/v1/participants/{id}",
+        "participant.update",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/participants/{id}/qualification",
+        "participant.qualify",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/participants/{id}/referrals",
+        "participant.refer",
+        true,
+    ),
+    (
+        "PUT",
+        "/api/v1/participants/{id}/risk-groups",
+        "participant.risk_groups_update",
+        true,
+    ),
+    (
+        "PUT",
+        "/api/v1/participants/{id}/care-team",
+        "care_team.update",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/participants/{id}/consents",
+        "consent.create",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/consents/{id}/withdraw",
+        "consent.withdraw",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/participants/{id}/notes",
+        "note.create",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/participants/{id}/programmes",
+        "programme.start",
+        true,
+    ),
+    ("PATCH", "/api/v1/programmes/{id}", "programme.extend", true),
+    (
+        "POST",
+        "/api/v1/programmes/{id}/exit",
+        "programme.exit",
+        true,
+    ),
+    ("PATCH", "/api/v1/follow-ups/{id}", "follow_up.update", true),
+    (
+        "POST",
+        "/api/v1/participants/{id}/diagnoses",
+        "diagnosis.create",
+        true,
+    ),
+    ("PATCH", "/api/v1/diagnoses/{id}", "diagnosis.update", true),
+    (
+        "POST",
+        "/api/v1/diagnoses/{id}/finalize",
+        "diagnosis.finalize",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/diagnoses/{id}/amendments",
+        "diagnosis.amend",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/participants/{id}/plans",
+        "plan.create",
+        true,
+    ),
+    ("PATCH", "/api/v1/plans/{id}", "plan.update", true),
+    ("POST", "/api/v1/plans/{id}/activate", "plan.activate", true),
+    ("POST", "/api/v1/plans/{id}/revise", "plan.revise", true),
+    ("POST", "/api/v1/plans/{id}/reviews", "plan.review", true),
+    ("PATCH", "/api/v1/goals/{id}", "plan_goal.update", true),
+    ("PATCH", "/api/v1/actions/{id}", "plan_action.update", true),
+    ("POST", "/api/v1/sessions", "session.create", false),
+    ("PATCH", "/api/v1/sessions/{id}", "session.update", false),
+    (
+        "POST",
+        "/api/v1/sessions/{id}/cancel",
+        "session.cancel",
+        false,
+    ),
+    (
+        "PUT",
+        "/api/v1/sessions/{id}/attendance",
+        "attendance.record",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/participants/{id}/outcomes",
+        "outcome.create",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/outcomes/{id}/verify",
+        "outcome.verify",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/outcomes/{id}/retract",
+        "outcome.retract",
+        true,
+    ),
+    (
+        "POST",
+        "/api/v1/participants/{id}/anonymise",
+        "participant.anonymise",
+        true,
+    ),
+];
+
+fn is_mutating(method: &Method) -> bool {
+    [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
+}
+
+#[test]
+fn every_mutating_route_has_an_audit_action() {
+    let doc: Value = serde_json::from_str(&reintegra::openapi::document_json()).unwrap();
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            let public = PUBLIC.iter().any(|(m, p)| *m == method && p == path);
+            if method != "GET"
+                && !public
+                && !AUDITED.iter().any(|(m, p, _, _)| *m == method && p == path)
+            {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "mutating routes without an audit expectation: {missing:?}"
+    );
+}
+
+/// The events appended after `seq`: `(action, actor, participant, outcome)`.
+fn events_after(app: &TestApp, seq: i64) -> Vec<(String, Option<String>, Option<String>, String)> {
+    use diesel::prelude::*;
+    use reintegra::db::schema::audit_events as e;
+    e::table
+        .filter(e::seq.gt(seq))
+        .select((e::action, e::actor_id, e::participant_id, e::outcome))
+        .order(e::seq.asc())
+        .load(&mut app.conn())
+        .unwrap()
+}
+
+fn last_seq(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    use reintegra::db::schema::audit_events as e;
+    e::table
+        .select(diesel::dsl::max(e::seq))
+        .first::<Option<i64>>(&mut app.conn())
+        .unwrap()
+        .unwrap_or(0)
+}
+
 /// Routes anyone may call without a token.
 const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/health/live"),
@@ -1687,15 +1917,54 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
                 .method(case.method.clone())
                 .uri(&(case.path)(&fixture));
             if let Some(body) = case.body {
-                req = req.set_json(body(&fixture, n * 10 + col));
+                let mut body = body(&fixture, n * 10 + col);
+                // Signing out ends the caller's own session: the one body a fixture cannot know.
+                if let (Some(user), "/api/v1/auth/logout") = (&caller, case.template) {
+                    body = json!({"refresh_token": user.refresh_token});
+                }
+                req = req.set_json(body);
             }
             if case.if_match {
                 req = req.insert_header(("if-match", "\"1\""));
             }
+            let before = last_seq(&app);
             let res = match &caller {
                 Some(user) => app.call_as(user, req).await,
                 None => app.call(req).await,
             };
+            // Every successful change leaves its event, by the caller, naming the participant.
+            if let (Some(user), true) = (
+                &caller,
+                is_mutating(&case.method) && res.status.is_success(),
+            ) {
+                let method = case.method.to_string();
+                match AUDITED
+                    .iter()
+                    .find(|(m, p, _, _)| *m == method && *p == case.template)
+                {
+                    None => {
+                        failures.push(format!("{method} {}: no audit expectation", case.template))
+                    }
+                    Some((_, _, action, names_participant)) => {
+                        let found = events_after(&app, before).into_iter().any(
+                            |(a, actor, pid, outcome)| {
+                                a == *action
+                                    && actor.as_deref() == Some(user.id.as_str())
+                                    && outcome == "allowed"
+                                    && (!names_participant
+                                        || pid.as_deref() == Some(fixture.participant.as_str()))
+                            },
+                        );
+                        if !found {
+                            failures.push(format!(
+                                "{method} {} as {role:?}: no allowed {action} event by the caller{}",
+                                case.template,
+                                if *names_participant { " naming the participant" } else { "" }
+                            ));
+                        }
+                    }
+                }
+            }
             let expected = case.expected[col];
             if res.status.as_u16() != expected {
                 failures.push(format!(
@@ -1713,6 +1982,9 @@ async fn each_route_answers_each_role_as_the_policy_promises() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // After every route as every role, the chain still verifies.
+    let verified = reintegra::audit::verify(&mut app.conn(), None).unwrap();
+    assert!(verified.ok, "{verified:?}");
 }
 
 #[actix_web::test]
