@@ -17,6 +17,12 @@ fn main() {
         .nth(1)
         .map(|n| n.parse().expect("a number of participants"))
         .unwrap_or(10_000);
+    // A second argument adds a year of history with about that many attendance rows (the
+    // report benchmark, scripts/bench-reports).
+    let attendance_rows: usize = std::env::args()
+        .nth(2)
+        .map(|n| n.parse().expect("a number of attendance rows"))
+        .unwrap_or(0);
     let url = DatabaseUrl::parse(&url).expect("a database URL");
     let mut conn = db::establish(&url).expect("connect");
     migrations::run_pending(&mut conn).expect("migrate");
@@ -27,6 +33,9 @@ fn main() {
     // PUTs, recorded by the manager (who may record any session's attendance).
     let in_programme: Vec<String> = seeded.participant_ids.iter().step_by(2).cloned().collect();
     let sessions = seed::seed_sessions(&mut conn, &seeded.manager_id, &in_programme, 200, 20);
+    if attendance_rows > 0 {
+        seed::seed_history(&mut conn, &seeded.manager_id, attendance_rows);
+    }
     // A database in service has planner statistics (autovacuum, or SQLite's `PRAGMA optimize`);
     // one seeded in a single transaction has none until analysed.
     conn.batch_execute("ANALYZE").expect("analyze");

@@ -240,3 +240,176 @@ pub fn seed_sessions(
     .expect("seed sessions");
     out
 }
+
+/// A year of history for the report benchmarks, on top of [`seed_club`]: a quarter of the
+/// open programmes exited on 2026-06-30 (completed, employed, dropped out in turn) with their
+/// 3-month follow-up recorded, a job outcome for every other exited participant, and about
+/// `attendance_rows` attendance rows in sessions of 20 spread over February–November 2026.
+pub fn seed_history(conn: &mut db::AnyConnection, manager_id: &str, attendance_rows: usize) {
+    use diesel::prelude::*;
+    use reintegra::db::schema::{outcomes, participants, programmes};
+    let programmes: Vec<(String, String)> = programmes::table
+        .select((programmes::id, programmes::participant_id))
+        .order(programmes::participant_id)
+        .load(conn)
+        .expect("programmes");
+    let exit = NaiveDate::from_ymd_opt(2026, 6, 30).expect("date");
+    let now = Utc::now().naive_utc();
+    write_transaction(conn, |conn| -> Result<(), AppError> {
+        for (n, (programme, participant)) in
+            programmes.iter().enumerate().filter(|(n, _)| n % 4 == 0)
+        {
+            let reason = ["completed", "employed", "dropped_out"][n / 4 % 3];
+            diesel::update(programmes::table.find(programme))
+                .set((
+                    programmes::exit_date.eq(exit),
+                    programmes::exit_reason.eq(reason),
+                ))
+                .execute(conn)?;
+            diesel::update(participants::table.find(participant))
+                .set(participants::status.eq("exited"))
+                .execute(conn)?;
+            let follow_up = |months: i32, due: NaiveDate, result: Option<&str>| {
+                reintegra::programmes::model::FollowUpRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    programme_id: programme.clone(),
+                    participant_id: participant.clone(),
+                    months_after_exit: months,
+                    due_on: due,
+                    status: if result.is_some() { "done" } else { "due" }.into(),
+                    contacted_on: result.map(|_| due),
+                    result: result.map(str::to_owned),
+                    note: None,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                }
+            };
+            let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).expect("date");
+            reintegra::programmes::repo::insert_follow_ups(
+                conn,
+                &[
+                    follow_up(
+                        3,
+                        d(9, 30),
+                        Some(if n % 8 == 0 {
+                            "employed"
+                        } else {
+                            "not_employed"
+                        }),
+                    ),
+                    follow_up(6, d(12, 30), None),
+                ],
+            )?;
+            if n % 8 == 0 {
+                diesel::insert_into(outcomes::table)
+                    .values(reintegra::outcomes::model::OutcomeRow {
+                        id: uuid::Uuid::new_v4().to_string(),
+                        participant_id: participant.clone(),
+                        kind: "employment_contract".into(),
+                        category: "vocational".into(),
+                        achieved_on: d(6, 15),
+                        employer: Some("Hurtownia".into()),
+                        hours_per_week: Some(40),
+                        contract_end: None,
+                        name: None,
+                        institution: None,
+                        description: None,
+                        evidence_document_type: "contract_copy".into(),
+                        evidence_reference: "UP/1".into(),
+                        note: None,
+                        status: "recorded".into(),
+                        recorded_by: manager_id.to_owned(),
+                        verified_by: None,
+                        verified_at: None,
+                        retracted_by: None,
+                        retracted_at: None,
+                        retraction_reason: None,
+                        version: 1,
+                        created_at: now,
+                        updated_at: now,
+                    })
+                    .execute(conn)?;
+            }
+        }
+        Ok(())
+    })
+    .expect("seed exits");
+
+    // Sessions of 20 over 2026-02-02 … 2026-11-30, one day after another; every participant
+    // whose programme is open (or exited later) that day may attend.
+    let start = NaiveDate::from_ymd_opt(2026, 2, 2).expect("date");
+    let days = 300_u64;
+    let sessions = attendance_rows.div_ceil(20);
+    let types = [
+        ("support_group", "social", "support_group"),
+        ("psychoeducation_workshop", "social", "psychoeducation"),
+        ("job_search_workshop", "vocational", "proactive_workshop"),
+        ("cv_workshop", "vocational", "proactive_workshop"),
+    ];
+    let statuses = ["present", "present", "present", "late", "excused", "absent"];
+    let all: Vec<&(String, String)> = programmes.iter().collect();
+    let still_open: Vec<&(String, String)> = programmes
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n % 4 != 0)
+        .map(|(_, p)| p)
+        .collect();
+    for chunk in (0..sessions).collect::<Vec<_>>().chunks(500) {
+        write_transaction(conn, |conn| -> Result<(), AppError> {
+            let mut rows = Vec::with_capacity(chunk.len() * 20);
+            for &n in chunk {
+                let day = start + chrono::Days::new(n as u64 % days);
+                let (code, area, category) = types[n % types.len()];
+                let row = reintegra::sessions::model::SessionRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    activity_type_code: code.into(),
+                    area: area.into(),
+                    category: category.into(),
+                    title: format!("{code} {n}"),
+                    starts_at: day.and_hms_opt(9, 0, 0).expect("time"),
+                    starts_on: day,
+                    duration_minutes: 90,
+                    location: None,
+                    status: "scheduled".into(),
+                    cancel_reason: None,
+                    cancelled_at: None,
+                    created_by: manager_id.to_owned(),
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                };
+                reintegra::sessions::repo::insert(conn, &row, &[manager_id.to_owned()], &[])?;
+                // Programmes that exited on 2026-06-30 attend only until then.
+                let pool = if day > exit { &still_open } else { &all };
+                for k in 0..20 {
+                    let (programme, participant) = pool[(n * 20 + k) % pool.len()];
+                    let status = statuses[(n + k) % statuses.len()];
+                    rows.push(reintegra::sessions::model::AttendanceRow {
+                        session_id: row.id.clone(),
+                        participant_id: participant.clone(),
+                        programme_id: programme.clone(),
+                        status: status.into(),
+                        minutes: match status {
+                            "present" => 90,
+                            "late" => 60,
+                            _ => 0,
+                        },
+                        note: None,
+                        recorded_by: manager_id.to_owned(),
+                        recorded_at: now,
+                    });
+                }
+            }
+            for per_session in rows.chunk_by(|a, b| a.session_id == b.session_id) {
+                reintegra::sessions::repo::replace_attendance(
+                    conn,
+                    &per_session[0].session_id,
+                    per_session,
+                )?;
+            }
+            Ok(())
+        })
+        .expect("seed sessions");
+    }
+}

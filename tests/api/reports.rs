@@ -489,3 +489,47 @@ async fn each_caller_counts_only_whom_they_may_see() {
     assert!(trail.contains(&("report.read".into(), "allowed".into())));
     assert!(trail.contains(&("report.read".into(), "denied".into())));
 }
+
+#[actix_web::test]
+async fn anonymising_a_participant_changes_no_figure() {
+    let app = TestApp::spawn().await;
+    let c = cohort(&app).await;
+    let before = app.get_as(&c.manager, PATH).await.json();
+    let by_age = app
+        .get_as(&c.manager, &format!("{PATH}&group_by=age_band"))
+        .await
+        .json();
+    // p1: in two risk groups, left for a job, with outcomes and a follow-up.
+    let res = app
+        .call_as(
+            &c.manager,
+            TestRequest::post()
+                .uri(&format!("/api/v1/participants/{}/anonymise", c.p[1]))
+                .set_json(json!({"reason": "Asked to be forgotten", "override": true})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(app.get_as(&c.manager, PATH).await.json(), before);
+    assert_eq!(
+        app.get_as(&c.manager, &format!("{PATH}&group_by=age_band"))
+            .await
+            .json(),
+        by_age,
+        "birth dates keep their year"
+    );
+    let names: Vec<String> = app
+        .get_as(
+            &c.manager,
+            before["total"]["left_for_job"]["drill_down"]
+                .as_str()
+                .unwrap(),
+        )
+        .await
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["last_name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, vec!["anonymised".to_owned()]);
+}
