@@ -217,4 +217,44 @@ mod tests {
         assert!(rule.until(d("2026-12-31")) < today);
         assert!(rule.until(d("2027-01-01")) >= today);
     }
+
+    mod properties {
+        use super::super::Rule;
+        use chrono::{Datelike, NaiveDate};
+        use proptest::prelude::*;
+
+        fn day() -> impl Strategy<Value = NaiveDate> {
+            (1990i32..2060, 1u32..=12, 1u32..=28)
+                .prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).unwrap())
+        }
+
+        proptest! {
+            /// Retention always ends on a 31 December at least `years` after the last event,
+            /// never before the project's end, and only moves later as the event does.
+            #[test]
+            fn retention_ends_late_enough_and_moves_only_forward(
+                last in day(), later in day(), years in 1i32..=50,
+                project in proptest::option::of(day()),
+            ) {
+                let rule = Rule { years, project_until: project };
+                let until = rule.until(last);
+                prop_assert!(until.year() >= last.year() + years);
+                prop_assert!(project.is_none_or(|p| until >= p));
+                if project.is_none_or(|p| until > p) {
+                    prop_assert_eq!((until.month(), until.day()), (12, 31));
+                }
+                if later >= last {
+                    prop_assert!(rule.until(later) >= until);
+                }
+            }
+
+            /// The SQL-side cutoff and the per-record date agree: a record's retention has
+            /// ended (ignoring the project date) exactly when its last event precedes the cutoff.
+            #[test]
+            fn the_cutoff_decides_like_until(last in day(), today in day(), years in 1i32..=50) {
+                let rule = Rule { years, project_until: None };
+                prop_assert_eq!(rule.until(last) < today, last < rule.cutoff(today));
+            }
+        }
+    }
 }

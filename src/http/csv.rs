@@ -157,4 +157,24 @@ mod tests {
             b"n,s,l\r\n"
         );
     }
+
+    mod properties {
+        use super::super::render;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any text survives a CSV round trip through a CSV library, except that a cell a
+            /// spreadsheet would run as a formula comes back with one leading quote.
+            #[test]
+            fn cells_round_trip_and_formulas_are_defused(text in "\\PC{0,20}|[=+@\t\r-]\\PC{0,20}") {
+                let doc = render(&["a", "b"], &[serde_json::json!({"a": text, "b": "x"})]).unwrap();
+                let mut reader = ::csv::Reader::from_reader(doc.as_bytes());
+                let row = reader.records().next().unwrap().unwrap();
+                let dangerous = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+                let expected = if dangerous { format!("'{text}") } else { text.clone() };
+                prop_assert_eq!(&row[0], expected.as_str());
+                prop_assert_eq!(&row[1], "x");
+            }
+        }
+    }
 }
