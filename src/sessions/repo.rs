@@ -245,6 +245,31 @@ pub fn visible(
     Ok(out)
 }
 
+/// Of `ids`, the participants the caseload shows, with their status: one query per chunk.
+pub fn visible_statuses(
+    conn: &mut AnyConnection,
+    caseload: &Caseload,
+    ids: &[String],
+) -> QueryResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let found: Vec<(String, String)> = match caseload {
+            Caseload::All => participants::table
+                .filter(participants::id.eq_any(chunk))
+                .select((participants::id, participants::status))
+                .load(conn)?,
+            Caseload::TeamOf(staff_id) => care_team_members::table
+                .inner_join(participants::table)
+                .filter(care_team_members::staff_id.eq(staff_id))
+                .filter(care_team_members::participant_id.eq_any(chunk))
+                .select((participants::id, participants::status))
+                .load(conn)?,
+        };
+        out.extend(found);
+    }
+    Ok(out)
+}
+
 /// Of `ids`, the anonymised participants (no new case data reaches them).
 pub fn anonymised(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<HashSet<String>> {
     let mut out = HashSet::new();

@@ -493,8 +493,8 @@ fn attendance_rows(
     now: chrono::NaiveDateTime,
 ) -> Result<Vec<AttendanceRow>, AppError> {
     let ids: Vec<String> = body.iter().map(|r| r.participant_id.clone()).collect();
-    let visible = repo::visible(conn, &caseload(caller), &ids)?;
-    let anonymised = repo::anonymised(conn, &ids)?;
+    let statuses = repo::visible_statuses(conn, &caseload(caller), &ids)?;
+    let anonymised = crate::participants::model::Status::Anonymised.as_str();
     let programmes = repo::programmes_open_on(conn, &ids, session.starts_on)?;
     let mut errors = FieldErrors::new();
     let mut seen: HashSet<&str> = HashSet::new();
@@ -508,13 +508,13 @@ fn attendance_rows(
                 "duplicate",
                 "appears earlier in this body",
             );
-        } else if !visible.contains(pid) {
+        } else if !statuses.contains_key(pid) {
             errors.push(
                 at("participant_id"),
                 "unknown",
                 "names no participant you may see",
             );
-        } else if anonymised.contains(pid) {
+        } else if statuses.get(pid).is_some_and(|s| s == anonymised) {
             errors.push(
                 at("participant_id"),
                 "anonymised",
@@ -585,8 +585,15 @@ pub async fn record_attendance(
             });
         }
         let stored = repo::attendance_of(conn, &id)?;
-        let stored_ids: Vec<String> = stored.iter().map(|r| r.participant_id.clone()).collect();
-        let visible = repo::visible(conn, &caseload(&c.caller), &stored_ids)?;
+        let invited = repo::invitees_of(conn, std::slice::from_ref(&id))?
+            .remove(&id)
+            .unwrap_or_default();
+        let named: Vec<String> = stored
+            .iter()
+            .map(|r| r.participant_id.clone())
+            .chain(invited.iter().cloned())
+            .collect();
+        let visible = repo::visible(conn, &caseload(&c.caller), &named)?;
         let (mine, kept): (Vec<AttendanceRow>, Vec<AttendanceRow>) = stored
             .into_iter()
             .partition(|r| visible.contains(&r.participant_id));
@@ -627,20 +634,23 @@ pub async fn record_attendance(
                     .details(json!({"status": null, "previous_status": row.status})),
             );
         }
+        // Unchanged rows keep who recorded them and when.
+        let mut mine_after: Vec<AttendanceRow> = new_rows
+            .iter()
+            .map(|r| match before.get(r.participant_id.as_str()) {
+                Some(p) if same(p, r) => (*p).clone(),
+                _ => r.clone(),
+            })
+            .collect();
+        // Hidden: invited or recorded participants the caller cannot see (they stay as they are).
+        let hidden = kept
+            .iter()
+            .map(|r| &r.participant_id)
+            .chain(invited.iter().filter(|p| !visible.contains(*p)))
+            .collect::<HashSet<_>>()
+            .len() as i64;
         let mut version = session.version;
         if !events.is_empty() {
-            // Unchanged rows keep who recorded them and when.
-            let stored_rows: Vec<AttendanceRow> = kept
-                .into_iter()
-                .chain(
-                    new_rows
-                        .iter()
-                        .map(|r| match before.get(r.participant_id.as_str()) {
-                            Some(p) if same(p, r) => (*p).clone(),
-                            _ => r.clone(),
-                        }),
-                )
-                .collect();
             let mut bumped = session.clone();
             bumped.version = expected + 1;
             bumped.updated_at = c.now;
@@ -648,13 +658,19 @@ pub async fn record_attendance(
                 repo::update(conn, &bumped, expected)?,
                 repo::version_of(conn, &id)?,
             )?;
+            let stored_rows: Vec<AttendanceRow> =
+                kept.into_iter().chain(mine_after.iter().cloned()).collect();
             repo::replace_attendance(conn, &id, &stored_rows)?;
             version = expected + 1;
         }
-        let shown = one(conn, &c.caller, session)?;
         // Last: appending takes the audit chain's head until commit.
         c.record_all(conn, events)?;
-        let items = shown.attendance.unwrap_or_default();
+        mine_after.sort_by(|a, b| a.participant_id.cmp(&b.participant_id));
+        let notes = with_notes(&c.caller);
+        let items: Vec<Attendance> = mine_after
+            .into_iter()
+            .map(|r| Attendance::from_row(r, notes))
+            .collect();
         let total = items.len() as i64;
         Ok(Recorded {
             page: AttendancePage {
@@ -662,7 +678,7 @@ pub async fn record_attendance(
                 page: 1,
                 per_page: MAX_ATTENDANCE_ROWS as u32,
                 total,
-                hidden_attendees: shown.hidden_attendees,
+                hidden_attendees: hidden,
             },
             version,
         })
