@@ -2,5 +2,6 @@
 //! (api.md §10, §13.6).
 
 pub mod annual;
+pub mod esf;
 pub mod outcomes;
 pub mod routes;

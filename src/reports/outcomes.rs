@@ -186,6 +186,14 @@ pub(super) fn years_before(backend: Backend, column: &str, years: i32) -> String
     }
 }
 
+/// `column + n days` (a date) in the backend's dialect.
+pub(super) fn days_after(backend: Backend, column: &str, days: i32) -> String {
+    match backend {
+        Backend::Sqlite => format!("date({column}, '+{days} days')"),
+        Backend::Postgres => format!("CAST({column} + {days} AS date)"),
+    }
+}
+
 /// The caller's scope on the participant id `column`: nothing for the whole unit, otherwise a
 /// care-team condition with one `?` (bind [`scope_bind`] there).
 pub(super) fn scope_clause(caseload: &Caseload, column: &str) -> String {

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::annual::{self, AnnualReport};
+use super::esf::{self, EsfReport};
 use super::outcomes::{self, CellParticipant, CellRef, GroupBy, OutcomeReport};
 use crate::audit::{self, AuditAction, AuditOutcome, NewEvent};
 use crate::auth::CurrentStaff;
@@ -17,7 +18,8 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(outcome_report)
         .service(cell_participants)
-        .service(annual_report);
+        .service(annual_report)
+        .service(esf_report);
 }
 
 /// The caller's scope for reports: 403 (audited) for roles that read none (admins).
@@ -341,6 +343,83 @@ async fn annual_report(
         return Ok(csv::response(
             annual_csv(&report)?,
             &format!("annual-report-{year}.csv"),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+const ESF_COLUMNS: &[&str] = &[
+    "code",
+    "code_confirmed",
+    "label",
+    "count",
+    "by_sex.female",
+    "by_sex.male",
+    "by_sex.unknown",
+];
+
+/// ESF+ participant indicators (Reg. (EU) 2021/1057 Annex I) over the participants whose
+/// programme started in `from`…`to` (both required): all participants, labour status,
+/// age at the start, education, disability, homelessness (EECO…), and the result indicators
+/// in education, qualification gained and employed within 4 weeks of exit, employed 6 months
+/// after (EECR…). Each `{code, code_confirmed, label, count, by_sex: {female, male, unknown}}`,
+/// counted per participant; `code_confirmed` is false for codes not verified against Poland's
+/// list. Managers and auditors: the whole unit; clinicians: their caseload. CSV: one line per
+/// indicator. Audited as `report.read`.
+#[utoipa::path(
+    operation_id = "esf_report",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(
+        ("from" = NaiveDate, Query, description = "First start date of the cohort"),
+        ("to" = NaiveDate, Query, description = "Last start date of the cohort (not before `from`)"),
+    ),
+    responses(
+        (status = 200, description = "The indicators, or their CSV", content(
+            (EsfReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Bad or missing `from`/`to`, `to` before `from`, or an unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role reads no reports (admins)", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "Neither JSON nor CSV accepted", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/esf")]
+async fn esf_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    mut params: QueryParams,
+) -> Result<HttpResponse, AppError> {
+    let caseload = scope(&state, &ctx, &caller).await?;
+    let from = day(&mut params, "from");
+    let to = day(&mut params, "to");
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            params.reject("to", "before_from", "must not be before from");
+        }
+    }
+    params.finish()?;
+    let (from, to) = from
+        .zip(to)
+        .ok_or(AppError::Internal("checked above".into()))?;
+    let report = state
+        .db
+        .read(move |conn| esf::report(conn, caseload, from, to))
+        .await?;
+    record_read(
+        &state,
+        &ctx,
+        &caller,
+        json!({"report": "esf", "from": from, "to": to}),
+    )
+    .await?;
+    if csv::wants_csv(&req) {
+        return Ok(csv::response(
+            csv::render(ESF_COLUMNS, &report.indicators)?,
+            "esf-report.csv",
         ));
     }
     Ok(HttpResponse::Ok().json(report))

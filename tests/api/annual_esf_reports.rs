@@ -1,4 +1,4 @@
-//! The annual report (api.md §10, §13.6) against a hand-built unit:
+//! The annual report and the ESF+ indicators (api.md §10, §13.6) against a hand-built unit:
 //! every figure exact, the CSV parses and agrees with the JSON, a clinician's figures cover
 //! only their caseload, admins are refused, bad parameters are 400 naming the parameter.
 
@@ -372,6 +372,7 @@ async fn unit(app: &TestApp) -> Unit {
 }
 
 const ANNUAL: &str = "/api/v1/reports/annual?year=2026";
+const ESF: &str = "/api/v1/reports/esf?from=2026-01-01&to=2026-12-31";
 
 fn map(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
     pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
@@ -536,6 +537,109 @@ async fn every_figure_of_the_annual_report_is_exact() {
     assert_eq!(nonzero(&empty["participants_by_age_band"]), map(&[]));
 }
 
+/// `code → (count, female, male, unknown)` of the non-zero indicators; checks the shape of all.
+fn indicators(report: &Value) -> BTreeMap<String, (i64, i64, i64, i64)> {
+    let list = report["indicators"].as_array().unwrap();
+    let codes: Vec<&str> = list.iter().map(|i| i["code"].as_str().unwrap()).collect();
+    assert_eq!(
+        codes,
+        vec![
+            "EECO01", "EECO02", "EECO03", "EECO04", "EECO05", "EECO06", "EECO07", "EECO08",
+            "EECO09", "EECO10", "EECO11", "EECO12", "EECO16", "EECR02", "EECR03", "EECR04",
+            "EECR05"
+        ]
+    );
+    list.iter()
+        .inspect(|i| {
+            let confirmed = i["code"] == "EECO02" || i["code"] == "EECO12";
+            assert_eq!(i["code_confirmed"], confirmed, "{i}");
+            assert!(!i["label"].as_str().unwrap().is_empty());
+            let sex = i["by_sex"].as_object().unwrap();
+            assert_eq!(sex.len(), 3, "{i}");
+        })
+        .map(|i| {
+            let n = |v: &Value| v.as_i64().unwrap();
+            (
+                i["code"].as_str().unwrap().to_owned(),
+                (
+                    n(&i["count"]),
+                    n(&i["by_sex"]["female"]),
+                    n(&i["by_sex"]["male"]),
+                    n(&i["by_sex"]["unknown"]),
+                ),
+            )
+        })
+        .filter(|(_, (count, ..))| *count != 0)
+        .collect()
+}
+
+#[actix_web::test]
+async fn every_esf_indicator_is_exact() {
+    let app = TestApp::spawn().await;
+    let u = unit(&app).await;
+    let res = app.get_as(&u.manager, ESF).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let report = res.json();
+    assert_eq!(report["from"], "2026-01-01");
+    let expected: BTreeMap<String, (i64, i64, i64, i64)> = [
+        ("EECO01", (6, 3, 3, 0)), // A–F
+        ("EECO02", (4, 3, 1, 0)), // A, B, C, F
+        ("EECO03", (3, 2, 1, 0)), // B, C, F
+        ("EECO04", (2, 0, 2, 0)), // D, E (nobody employed at entry: H started in 2025)
+        ("EECO06", (1, 0, 1, 0)), // E, 16
+        ("EECO07", (1, 0, 1, 0)), // B, 26
+        ("EECO08", (1, 1, 0, 0)), // A, 55
+        ("EECO09", (3, 1, 2, 0)), // A, D, E
+        ("EECO10", (2, 1, 1, 0)), // B, F
+        ("EECO11", (1, 1, 0, 0)), // C
+        ("EECO12", (2, 1, 1, 0)), // A, D (C's disability unknown)
+        ("EECO16", (3, 2, 1, 0)), // A, C, E
+        ("EECR02", (1, 1, 0, 0)), // A's education 21 days after exit
+        ("EECR03", (1, 1, 0, 0)), // A's qualification; C's training was retracted
+        ("EECR04", (2, 2, 0, 0)), // C on day 28, F; B's job on day 41 and D (open) do not count
+        ("EECR05", (2, 1, 1, 0)), // A, B
+    ]
+    .into_iter()
+    .map(|(c, f)| (c.to_owned(), f))
+    .collect();
+    assert_eq!(indicators(&report), expected);
+    assert!(report["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().contains("not verified")));
+
+    // The 2025 cohort: G and H; G's job came 31 days after the exit.
+    let before = app
+        .get_as(
+            &u.auditor,
+            "/api/v1/reports/esf?from=2025-01-01&to=2025-12-31",
+        )
+        .await
+        .json();
+    let expected: BTreeMap<String, (i64, i64, i64, i64)> = [
+        ("EECO01", (2, 1, 1, 0)),
+        ("EECO02", (1, 0, 1, 0)),
+        ("EECO05", (1, 1, 0, 0)),
+        ("EECO10", (1, 0, 1, 0)),
+        ("EECO11", (1, 1, 0, 0)),
+        ("EECO12", (1, 1, 0, 0)),
+    ]
+    .into_iter()
+    .map(|(c, f)| (c.to_owned(), f))
+    .collect();
+    assert_eq!(indicators(&before), expected);
+    // A window of one day: only its starts.
+    let one_day = app
+        .get_as(
+            &u.manager,
+            "/api/v1/reports/esf?from=2025-06-02&to=2025-06-02",
+        )
+        .await
+        .json();
+    assert_eq!(indicators(&one_day)["EECO01"], (1, 1, 0, 0));
+}
+
 async fn csv_of(app: &TestApp, user: &TestUser, path: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let res = app
         .call_as(
@@ -589,6 +693,32 @@ async fn the_csv_answers_parse_and_agree_with_the_json() {
     assert!(rows
         .iter()
         .any(|r| r[2] == "activity_minutes_by_area" && r[3] == "social" && r[4] == "330"));
+
+    let report = app.get_as(&u.auditor, ESF).await.json();
+    let (headers, rows) = csv_of(&app, &u.auditor, ESF).await;
+    assert_eq!(
+        headers,
+        [
+            "code",
+            "code_confirmed",
+            "label",
+            "count",
+            "by_sex.female",
+            "by_sex.male",
+            "by_sex.unknown"
+        ]
+    );
+    let list = report["indicators"].as_array().unwrap();
+    assert_eq!(rows.len(), list.len());
+    for (row, i) in rows.iter().zip(list) {
+        assert_eq!(row[0], i["code"].as_str().unwrap());
+        assert_eq!(row[1], i["code_confirmed"].to_string());
+        assert_eq!(row[2], i["label"].as_str().unwrap());
+        assert_eq!(row[3], i["count"].to_string());
+        assert_eq!(row[4], i["by_sex"]["female"].to_string());
+        assert_eq!(row[5], i["by_sex"]["male"].to_string());
+        assert_eq!(row[6], i["by_sex"]["unknown"].to_string());
+    }
 }
 
 #[actix_web::test]
@@ -619,7 +749,15 @@ async fn a_clinician_counts_their_caseload_admins_are_refused_and_bad_parameters
     );
     // Staff are the unit's, whoever asks.
     assert_eq!(own["staff_by_role"]["social_worker"], 2);
+    let esf = indicators(&app.get_as(&u.lead, ESF).await.json());
+    assert_eq!(esf["EECO01"], (5, 2, 3, 0));
+    assert_eq!(esf["EECO02"], (3, 2, 1, 0));
+    assert_eq!(esf["EECO03"], (2, 1, 1, 0));
+    assert_eq!(esf["EECR04"], (1, 1, 0, 0));
+    assert_eq!(esf["EECR05"], (2, 1, 1, 0));
+
     app.get_as(&u.admin, ANNUAL).await.problem(403, "forbidden");
+    app.get_as(&u.admin, ESF).await.problem(403, "forbidden");
 
     let bad = |path: &'static str| {
         let app = &app;
@@ -647,6 +785,19 @@ async fn a_clinician_counts_their_caseload_admins_are_refused_and_bad_parameters
         bad("/api/v1/reports/annual?year=2026&group_by=sex").await,
         vec![pair("group_by", "unknown")]
     );
+    assert_eq!(
+        bad("/api/v1/reports/esf").await,
+        vec![pair("from", "required"), pair("to", "required")]
+    );
+    assert_eq!(
+        bad("/api/v1/reports/esf?from=2026-12-31&to=2026-01-01").await,
+        vec![pair("to", "before_from")]
+    );
+    assert_eq!(
+        bad("/api/v1/reports/esf?from=2026-02-30&to=2026-12-31").await,
+        vec![pair("from", "invalid")]
+    );
+
     let trail = app.audit_trail();
     assert!(trail.contains(&("report.read".into(), "allowed".into())));
     assert!(trail.contains(&("report.read".into(), "denied".into())));
@@ -656,6 +807,10 @@ async fn a_clinician_counts_their_caseload_admins_are_refused_and_bad_parameters
         .collect();
     assert!(
         details.contains(&json!({"report": "annual", "year": 2026})),
+        "{details:?}"
+    );
+    assert!(
+        details.contains(&json!({"report": "esf", "from": "2026-01-01", "to": "2026-12-31"})),
         "{details:?}"
     );
 }
