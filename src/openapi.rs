@@ -50,7 +50,7 @@ minute gets 429 with `Retry-After` on any route instead of 401.",
         (name = "plans", description = "Individual Action Plans (IPD): drafts, activation with the participant's acceptance, revisions, goal progress, actions and reviews"),
         (name = "sessions", description = "Group and individual sessions, bulk attendance (all or nothing) and each participant's attendance with monthly day counts"),
         (name = "worklist", description = "The caller's worklist: IPD actions and reviews due, follow-ups due, consents expiring, programmes ending, sessions without attendance"),
-        (name = "reports", description = "Outcome report with drill-down to the participants behind every cell; computed in SQL over the participants the caller may see"),
+        (name = "reports", description = "Outcome report with drill-down to the participants behind every cell, annual report, ESF+ indicators; computed in SQL over the participants the caller may see"),
         (name = "data_protection", description = "Retention, the access log of a participant's record, the GDPR export and anonymisation (managers; auditors read access logs)"),
         (name = "outcomes", description = "Outcomes with evidence: recorded by the care team, verified by a manager, retracted (never deleted) when wrong"),
     )

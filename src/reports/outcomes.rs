@@ -15,7 +15,7 @@ use diesel::sql_types::{BigInt, Date, Nullable, Text};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::{AnyConnection, Backend};
+use crate::db::{AnyConnection, Backend, DbBackend};
 use crate::http::AppError;
 use crate::participants::access::Caseload;
 use crate::participants::model::closed_enum;
@@ -161,7 +161,7 @@ struct Query {
 }
 
 /// `?` → `$1, $2, …` for PostgreSQL.
-fn numbered(sql: &str, backend: Backend) -> String {
+pub(super) fn numbered(sql: &str, backend: Backend) -> String {
     if backend == Backend::Sqlite {
         return sql.to_owned();
     }
@@ -178,13 +178,67 @@ fn numbered(sql: &str, backend: Backend) -> String {
     out
 }
 
+/// `column - n years` (a date) in the backend's dialect.
+pub(super) fn years_before(backend: Backend, column: &str, years: i32) -> String {
+    match backend {
+        Backend::Sqlite => format!("date({column}, '-{years} years')"),
+        Backend::Postgres => format!("CAST({column} - INTERVAL '{years} years' AS date)"),
+    }
+}
+
+/// `column + n days` (a date) in the backend's dialect.
+pub(super) fn days_after(backend: Backend, column: &str, days: i32) -> String {
+    match backend {
+        Backend::Sqlite => format!("date({column}, '+{days} days')"),
+        Backend::Postgres => format!("CAST({column} + {days} AS date)"),
+    }
+}
+
+/// The caller's scope on the participant id `column`: nothing for the whole unit, otherwise a
+/// care-team condition with one `?` (bind [`scope_bind`] there).
+pub(super) fn scope_clause(caseload: &Caseload, column: &str) -> String {
+    match caseload {
+        Caseload::All => String::new(),
+        Caseload::TeamOf(_) => format!(
+            " AND EXISTS (SELECT 1 FROM care_team_members c \
+             WHERE c.participant_id = {column} AND c.staff_id = ?)"
+        ),
+    }
+}
+
+/// The value [`scope_clause`]'s placeholder takes, if it has one.
+pub(super) fn scope_bind(caseload: &Caseload) -> Option<Bind> {
+    match caseload {
+        Caseload::All => None,
+        Caseload::TeamOf(staff) => Some(Bind::Text(staff.clone())),
+    }
+}
+
+/// A value for a `?`, in the order the placeholders appear in the text.
+#[derive(Debug, Clone)]
+pub(super) enum Bind {
+    Date(NaiveDate),
+    Text(String),
+}
+
+/// Runs `sql` (with `?` placeholders) with `binds` in order and loads `T`.
+pub(super) fn load<T>(conn: &mut AnyConnection, sql: &str, binds: Vec<Bind>) -> QueryResult<Vec<T>>
+where
+    T: QueryableByName<DbBackend> + 'static,
+{
+    let mut query = diesel::sql_query(numbered(sql, conn.backend())).into_boxed::<DbBackend>();
+    for bind in binds {
+        query = match bind {
+            Bind::Date(d) => query.bind::<Date, _>(d),
+            Bind::Text(t) => query.bind::<Text, _>(t),
+        };
+    }
+    query.load(conn)
+}
+
 impl Query {
-    /// `date - n years` in the backend's dialect.
     fn years_before(&self, column: &str, years: i32) -> String {
-        match self.backend {
-            Backend::Sqlite => format!("date({column}, '-{years} years')"),
-            Backend::Postgres => format!("CAST({column} - INTERVAL '{years} years' AS date)"),
-        }
+        years_before(self.backend, column, years)
     }
 
     /// The group key expression; the join it needs.
@@ -218,13 +272,7 @@ impl Query {
 
     /// `FROM … WHERE …` of the cohort, with the group's join; binds: from, to, [staff].
     fn cohort(&self, join: &str) -> String {
-        let scope = match self.caseload {
-            Caseload::All => "",
-            Caseload::TeamOf(_) => {
-                " AND EXISTS (SELECT 1 FROM care_team_members c \
-                 WHERE c.participant_id = p.participant_id AND c.staff_id = ?)"
-            }
-        };
+        let scope = scope_clause(&self.caseload, "p.participant_id");
         format!(
             "FROM programmes p JOIN participants pa ON pa.id = p.participant_id {join} \
              WHERE p.start_date >= ? AND p.start_date <= ?{scope}"

@@ -5,6 +5,8 @@ use chrono::NaiveDate;
 use serde_json::{json, Value};
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::annual::{self, AnnualReport};
+use super::esf::{self, EsfReport};
 use super::outcomes::{self, CellParticipant, CellRef, GroupBy, OutcomeReport};
 use crate::audit::{self, AuditAction, AuditOutcome, NewEvent};
 use crate::auth::CurrentStaff;
@@ -14,7 +16,10 @@ use crate::policy::Action;
 use crate::state::AppState;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(outcome_report).service(cell_participants);
+    cfg.service(outcome_report)
+        .service(cell_participants)
+        .service(annual_report)
+        .service(esf_report);
 }
 
 /// The caller's scope for reports: 403 (audited) for roles that read none (admins).
@@ -236,4 +241,186 @@ async fn cell_participants(
         .take(usize::try_from(page.limit()).unwrap_or(0))
         .collect();
     Ok(HttpResponse::Ok().json(Paginated::new(items, page, total)))
+}
+
+const ANNUAL_COLUMNS: &[&str] = &["year", "unit_kind", "block", "key", "count"];
+
+/// The CSV of the annual report: one line per figure (`block`, `key`, `count`), the single
+/// figures under the key `total`; risk groups by code.
+fn annual_csv(report: &AnnualReport) -> Result<String, AppError> {
+    let mut rows: Vec<(&str, String, i64)> = vec![
+        (
+            "total_participants",
+            "total".into(),
+            report.total_participants,
+        ),
+        ("entries", "total".into(), report.entries),
+        ("completed", "total".into(), report.completed),
+    ];
+    rows.extend(
+        report
+            .participants_by_risk_group
+            .iter()
+            .map(|g| ("participants_by_risk_group", g.code.clone(), g.count)),
+    );
+    for (block, map) in [
+        ("participants_by_sex", &report.participants_by_sex),
+        ("participants_by_age_band", &report.participants_by_age_band),
+        ("exits_by_reason", &report.exits_by_reason),
+        ("outcomes_by_kind", &report.outcomes_by_kind),
+        ("activity_minutes_by_area", &report.activity_minutes_by_area),
+        (
+            "activity_minutes_by_category",
+            &report.activity_minutes_by_category,
+        ),
+        ("staff_by_role", &report.staff_by_role),
+    ] {
+        rows.extend(map.iter().map(|(k, n)| (block, k.clone(), *n)));
+    }
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .map(|(block, key, count)| {
+            json!({"year": report.year, "unit_kind": report.unit_kind, "block": block,
+                   "key": key, "count": count})
+        })
+        .collect();
+    csv::render(ANNUAL_COLUMNS, &rows)
+}
+
+/// The unit's annual report for the calendar `year` (required): the participants with a
+/// programme overlapping the year by risk group (a participant in several groups counts in
+/// each), sex and age band on 31 December; programmes entered, exited by reason and completed
+/// in the year; outcomes (not retracted) achieved in the year by kind; attendance minutes of
+/// the year's sessions by area and category; active staff by role. Every closed set lists all
+/// its keys (0 when none). Managers and auditors: the whole unit; clinicians: their caseload.
+/// CSV: one line per figure (`year, unit_kind, block, key, count`). Audited as `report.read`.
+#[utoipa::path(
+    operation_id = "annual_report",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(
+        ("year" = i32, Query, description = "The calendar year (1900–9999)", example = 2026),
+    ),
+    responses(
+        (status = 200, description = "The report, or its CSV", content(
+            (AnnualReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Bad or missing `year`, or an unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role reads no reports (admins)", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "Neither JSON nor CSV accepted", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/annual")]
+async fn annual_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    mut params: QueryParams,
+) -> Result<HttpResponse, AppError> {
+    let caseload = scope(&state, &ctx, &caller).await?;
+    let year = params.require_with("year", |s| match s.parse::<i32>() {
+        Ok(y) if (1900..=9999).contains(&y) => Ok(y),
+        _ => Err("expected a calendar year (1900–9999)".to_owned()),
+    });
+    params.finish()?;
+    let year = year.ok_or(AppError::Internal("checked above".into()))?;
+    let today = state.clock.today();
+    let report = state
+        .db
+        .read(move |conn| annual::report(conn, caseload, today, year))
+        .await?;
+    record_read(
+        &state,
+        &ctx,
+        &caller,
+        json!({"report": "annual", "year": year}),
+    )
+    .await?;
+    if csv::wants_csv(&req) {
+        return Ok(csv::response(
+            annual_csv(&report)?,
+            &format!("annual-report-{year}.csv"),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+const ESF_COLUMNS: &[&str] = &[
+    "code",
+    "code_confirmed",
+    "label",
+    "count",
+    "by_sex.female",
+    "by_sex.male",
+    "by_sex.unknown",
+];
+
+/// ESF+ participant indicators (Reg. (EU) 2021/1057 Annex I) over the participants whose
+/// programme started in `from`…`to` (both required): all participants, labour status,
+/// age at the start, education, disability, homelessness (EECO…), and the result indicators
+/// in education, qualification gained and employed within 4 weeks of exit, employed 6 months
+/// after (EECR…). Each `{code, code_confirmed, label, count, by_sex: {female, male, unknown}}`,
+/// counted per participant; `code_confirmed` is false for codes not verified against Poland's
+/// list. Managers and auditors: the whole unit; clinicians: their caseload. CSV: one line per
+/// indicator. Audited as `report.read`.
+#[utoipa::path(
+    operation_id = "esf_report",
+    tag = "reports",
+    security(("bearer" = [])),
+    params(
+        ("from" = NaiveDate, Query, description = "First start date of the cohort"),
+        ("to" = NaiveDate, Query, description = "Last start date of the cohort (not before `from`)"),
+    ),
+    responses(
+        (status = 200, description = "The indicators, or their CSV", content(
+            (EsfReport = "application/json"),
+            (String = "text/csv"),
+        )),
+        (status = 400, description = "Bad or missing `from`/`to`, `to` before `from`, or an unknown parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The role reads no reports (admins)", body = Problem, content_type = "application/problem+json"),
+        (status = 406, description = "Neither JSON nor CSV accepted", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reports/esf")]
+async fn esf_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: RequestContext,
+    caller: CurrentStaff,
+    mut params: QueryParams,
+) -> Result<HttpResponse, AppError> {
+    let caseload = scope(&state, &ctx, &caller).await?;
+    let from = day(&mut params, "from");
+    let to = day(&mut params, "to");
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            params.reject("to", "before_from", "must not be before from");
+        }
+    }
+    params.finish()?;
+    let (from, to) = from
+        .zip(to)
+        .ok_or(AppError::Internal("checked above".into()))?;
+    let report = state
+        .db
+        .read(move |conn| esf::report(conn, caseload, from, to))
+        .await?;
+    record_read(
+        &state,
+        &ctx,
+        &caller,
+        json!({"report": "esf", "from": from, "to": to}),
+    )
+    .await?;
+    if csv::wants_csv(&req) {
+        return Ok(csv::response(
+            csv::render(ESF_COLUMNS, &report.indicators)?,
+            "esf-report.csv",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(report))
 }

@@ -1327,6 +1327,26 @@ fn cases() -> Vec<Case> {
             needs: Needs::OpenProgramme,
             expected: [401, 403, 200, 200, 200, 200, 200],
         },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/reports/annual",
+            path: |_| "/api/v1/reports/annual?year=2026".into(),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/reports/esf",
+            path: |_| "/api/v1/reports/esf?from=2026-01-01&to=2026-12-31".into(),
+            body: None,
+            if_match: false,
+            on_team: false,
+            needs: Needs::OpenProgramme,
+            expected: [401, 403, 200, 200, 200, 200, 200],
+        },
         // Data protection: managers; the access log also for auditors; no grant depends on the
         // care team, so clinicians get 403 whatever the participant.
         Case {

@@ -4,6 +4,7 @@
 mod common;
 mod fixtures;
 
+mod annual_esf_reports;
 mod audit_chain;
 mod audit_routes;
 mod auth;
