@@ -231,6 +231,7 @@ pub fn seed_sessions(
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                attended_minutes: 0,
             };
             reintegra::sessions::repo::insert(conn, &row, &[facilitator.to_owned()], &invited)?;
             out.push((row.id, invited));
@@ -378,6 +379,7 @@ pub fn seed_history(conn: &mut db::AnyConnection, manager_id: &str, attendance_r
                     version: 1,
                     created_at: now,
                     updated_at: now,
+                    attended_minutes: 0,
                 };
                 reintegra::sessions::repo::insert(conn, &row, &[manager_id.to_owned()], &[])?;
                 // Programmes that exited on 2026-06-30 attend only until then.
@@ -402,11 +404,12 @@ pub fn seed_history(conn: &mut db::AnyConnection, manager_id: &str, attendance_r
                 }
             }
             for per_session in rows.chunk_by(|a, b| a.session_id == b.session_id) {
-                reintegra::sessions::repo::replace_attendance(
-                    conn,
-                    &per_session[0].session_id,
-                    per_session,
-                )?;
+                let id = &per_session[0].session_id;
+                reintegra::sessions::repo::replace_attendance(conn, id, per_session)?;
+                let total: i64 = per_session.iter().map(|r| i64::from(r.minutes)).sum();
+                diesel::update(reintegra::db::schema::sessions::table.find(id))
+                    .set(reintegra::db::schema::sessions::attended_minutes.eq(total))
+                    .execute(conn)?;
             }
             Ok(())
         })

@@ -423,6 +423,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        attended_minutes -> BigInt,
     }
 }
 

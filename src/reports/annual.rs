@@ -174,17 +174,34 @@ impl Year {
         load(conn, &sql, binds)
     }
 
-    /// Attendance minutes of sessions held in the year, by the session's `column`.
-    fn minutes_by(&self, conn: &mut AnyConnection, column: &str) -> QueryResult<Vec<KeyCount>> {
-        let sql = format!(
-            "SELECT s.{column} AS key, CAST(SUM(a.minutes) AS BIGINT) AS n \
-             FROM attendance a JOIN sessions s ON s.id = a.session_id \
-             WHERE s.starts_on >= ? AND s.starts_on <= ?{scope} GROUP BY s.{column}",
-            scope = scope_clause(&self.caseload, "a.participant_id"),
-        );
+    /// Attendance minutes of sessions held in the year by the session's area and category, in
+    /// one pass over the year's sessions and their attendance: `(by area, by category)`.
+    fn minutes(&self, conn: &mut AnyConnection) -> QueryResult<(Vec<KeyCount>, Vec<KeyCount>)> {
+        // The whole unit adds up each session's kept total; a caseload adds up its own rows.
+        let sql = match self.caseload {
+            Caseload::All => "SELECT s.area || '|' || s.category AS key, \
+                 CAST(SUM(s.attended_minutes) AS BIGINT) AS n FROM sessions s \
+                 WHERE s.starts_on >= ? AND s.starts_on <= ? GROUP BY s.area, s.category"
+                .to_owned(),
+            Caseload::TeamOf(_) => format!(
+                "SELECT s.area || '|' || s.category AS key, CAST(SUM(a.minutes) AS BIGINT) AS n \
+                 FROM sessions s JOIN attendance a ON a.session_id = s.id \
+                 WHERE s.starts_on >= ? AND s.starts_on <= ?{scope} GROUP BY s.area, s.category",
+                scope = scope_clause(&self.caseload, "a.participant_id"),
+            ),
+        };
         let mut binds = vec![Bind::Date(self.from), Bind::Date(self.to)];
         binds.extend(scope_bind(&self.caseload));
-        load(conn, &sql, binds)
+        let rows: Vec<KeyCount> = load(conn, &sql, binds)?;
+        let split = |part: usize| {
+            rows.iter()
+                .map(|r| KeyCount {
+                    key: r.key.split('|').nth(part).unwrap_or_default().to_owned(),
+                    n: r.n,
+                })
+                .collect()
+        };
+        Ok((split(0), split(1)))
     }
 }
 
@@ -264,8 +281,7 @@ pub fn report(
         .unwrap_or(0);
 
     let outcomes = y.outcomes_by_kind(conn)?;
-    let by_area = y.minutes_by(conn, "area")?;
-    let by_category = y.minutes_by(conn, "category")?;
+    let (by_area, by_category) = y.minutes(conn)?;
     let staff = staff_by_role(conn, today)?;
 
     Ok(AnnualReport {

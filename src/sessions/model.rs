@@ -60,6 +60,8 @@ pub struct SessionRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The sum of the attendance rows' minutes (kept by every attendance PUT).
+    pub attended_minutes: i64,
 }
 
 impl SessionRow {

@@ -333,6 +333,7 @@ pub async fn create(
             version: 1,
             created_at: c.now,
             updated_at: c.now,
+            attended_minutes: 0,
         };
         repo::insert(conn, &row, &body.facilitator_ids, &body.participant_ids)?;
         let event = event(c, AuditAction::SessionCreate, &row.id).details(json!({
@@ -651,15 +652,16 @@ pub async fn record_attendance(
             .len() as i64;
         let mut version = session.version;
         if !events.is_empty() {
+            let stored_rows: Vec<AttendanceRow> =
+                kept.into_iter().chain(mine_after.iter().cloned()).collect();
             let mut bumped = session.clone();
             bumped.version = expected + 1;
             bumped.updated_at = c.now;
+            bumped.attended_minutes = stored_rows.iter().map(|r| i64::from(r.minutes)).sum();
             cas_outcome(
                 repo::update(conn, &bumped, expected)?,
                 repo::version_of(conn, &id)?,
             )?;
-            let stored_rows: Vec<AttendanceRow> =
-                kept.into_iter().chain(mine_after.iter().cloned()).collect();
             repo::replace_attendance(conn, &id, &stored_rows)?;
             version = expected + 1;
         }
