@@ -58,6 +58,16 @@ async fn record_read(
     .await
 }
 
+/// `from` and `to`, both required dates, `to` not before `from` (400 on `to`).
+fn period(params: &mut QueryParams) -> Option<(NaiveDate, NaiveDate)> {
+    let (from, to) = (day(params, "from"), day(params, "to"));
+    let (from, to) = from.zip(to)?;
+    if from > to {
+        params.reject("to", "before_from", "must not be before from");
+    }
+    Some((from, to))
+}
+
 fn day(params: &mut QueryParams, name: &str) -> Option<NaiveDate> {
     params.require_with(name, |s| {
         crate::http::rules::parse_date(s).map_err(|(_, message)| message)
@@ -134,20 +144,12 @@ async fn outcome_report(
     mut params: QueryParams,
 ) -> Result<HttpResponse, AppError> {
     let caseload = scope(&state, &ctx, &caller).await?;
-    let from = day(&mut params, "from");
-    let to = day(&mut params, "to");
     let group_by = params
         .get::<GroupBy>("group_by", "risk_group, exit_reason, sex, age_band or year")
         .unwrap_or(GroupBy::RiskGroup);
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            params.reject("to", "before_from", "must not be before from");
-        }
-    }
+    let period = period(&mut params);
     params.finish()?;
-    let (from, to) = from
-        .zip(to)
-        .ok_or(AppError::Internal("checked above".into()))?;
+    let (from, to) = period.ok_or(AppError::Internal("checked above".into()))?;
     let today = state.clock.today();
     let report = state
         .db
@@ -394,17 +396,9 @@ async fn esf_report(
     mut params: QueryParams,
 ) -> Result<HttpResponse, AppError> {
     let caseload = scope(&state, &ctx, &caller).await?;
-    let from = day(&mut params, "from");
-    let to = day(&mut params, "to");
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            params.reject("to", "before_from", "must not be before from");
-        }
-    }
+    let period = period(&mut params);
     params.finish()?;
-    let (from, to) = from
-        .zip(to)
-        .ok_or(AppError::Internal("checked above".into()))?;
+    let (from, to) = period.ok_or(AppError::Internal("checked above".into()))?;
     let report = state
         .db
         .read(move |conn| esf::report(conn, caseload, from, to))
