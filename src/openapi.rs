@@ -78,12 +78,89 @@ impl utoipa::Modify for BearerAuth {
 
 /// Builds the document by registering every route on a throw-away `App`.
 fn build() -> Document {
-    let (_, doc) = App::new()
+    let (_, mut doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(crate::routes)
         .split_for_parts();
+    add_shared_responses(&mut doc);
     doc
+}
+
+/// The answers the shared middleware and extractors give on any route, added to every operation
+/// that does not document them itself (found by schema fuzzing: a client must be able to
+/// expect every status it can get).
+fn add_shared_responses(doc: &mut Document) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let problem = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let public = [
+            "/health/live",
+            "/health/ready",
+            "/metrics",
+            "/api/v1/openapi.json",
+        ]
+        .contains(&path.as_str());
+        let ops = [
+            ("GET", &mut item.get),
+            ("POST", &mut item.post),
+            ("PUT", &mut item.put),
+            ("PATCH", &mut item.patch),
+            ("DELETE", &mut item.delete),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op.as_mut() else { continue };
+            let mut shared: Vec<(&str, &str)> = vec![
+                (
+                    "406",
+                    "The `Accept` header admits nothing this operation answers",
+                ),
+                (
+                    "429",
+                    "Too many requests from this address without a valid token",
+                ),
+            ];
+            if op.request_body.is_some() {
+                shared.push(("400", "The body is not valid JSON"));
+                shared.push(("413", "The body is larger than 1 MiB"));
+                shared.push(("415", "The body is not `application/json`"));
+                shared.push(("422", "Every invalid field"));
+            }
+            // Every POST but sign-in takes an `Idempotency-Key` (checked: 1–64 printable
+            // characters), and a key still in use by a running request is a conflict.
+            if method == "POST" && !path.starts_with("/api/v1/auth/") {
+                shared.push((
+                    "409",
+                    "The `Idempotency-Key` is in use by a request still running",
+                ));
+                shared.push((
+                    "422",
+                    "Every invalid field (the `Idempotency-Key` included)",
+                ));
+            }
+            if public {
+                shared.retain(|(code, _)| *code == "406");
+            }
+            for (code, description) in shared {
+                op.responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| problem(description));
+            }
+        }
+    }
 }
 
 pub fn document() -> &'static Document {
@@ -100,4 +177,72 @@ pub fn document_json() -> String {
         text
     })
     .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn enum_of(doc: &Value, schema: &str) -> Vec<String> {
+        doc["components"]["schemas"][schema]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema} has no enum"))
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Clients read the closed sets from the document: it must list the strings on the wire,
+    /// not the Rust variant names (schema fuzzing found `RiskGroup` where `risk_group` is sent).
+    #[test]
+    fn enum_schemas_list_the_values_on_the_wire() {
+        use crate::diagnoses::model::DiagnosisKind;
+        use crate::outcomes::model::OutcomeKind;
+        use crate::reports::outcomes::GroupBy;
+        use crate::sessions::model::AttendanceStatus;
+        let doc: Value = serde_json::from_str(&super::document_json()).unwrap();
+        let wire = |all: Vec<&str>| all.into_iter().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(
+            enum_of(&doc, "DiagnosisKind"),
+            wire(DiagnosisKind::ALL.iter().map(|k| k.as_str()).collect())
+        );
+        assert_eq!(
+            enum_of(&doc, "OutcomeKind"),
+            wire(OutcomeKind::ALL.iter().map(|k| k.as_str()).collect())
+        );
+        assert_eq!(
+            enum_of(&doc, "GroupBy"),
+            wire(GroupBy::ALL.iter().map(|k| k.as_str()).collect())
+        );
+        assert_eq!(
+            enum_of(&doc, "AttendanceStatus"),
+            wire(AttendanceStatus::ALL.iter().map(|k| k.as_str()).collect())
+        );
+        // Every other closed set too: wire values are snake_case (Holland letters aside).
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            for value in schema["enum"].as_array().into_iter().flatten() {
+                let value = value.as_str().unwrap_or_default();
+                assert!(
+                    name == "Letter" || !value.chars().any(|c| c.is_ascii_uppercase()),
+                    "{name}: {value}"
+                );
+            }
+        }
+    }
+
+    /// What the shared middleware can answer is documented on every operation.
+    #[test]
+    fn every_operation_documents_the_shared_answers() {
+        let doc: Value = serde_json::from_str(&super::document_json()).unwrap();
+        let post = &doc["paths"]["/api/v1/sessions"]["post"]["responses"];
+        for code in ["400", "406", "409", "413", "415", "422", "429"] {
+            assert!(post.get(code).is_some(), "POST /sessions lacks {code}");
+        }
+        let finalize = &doc["paths"]["/api/v1/diagnoses/{id}/finalize"]["post"]["responses"];
+        assert!(
+            finalize.get("422").is_some(),
+            "a bad Idempotency-Key is a 422"
+        );
+        assert!(finalize.get("415").is_none(), "no body, no 415");
+    }
 }

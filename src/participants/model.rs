@@ -20,7 +20,7 @@ macro_rules! closed_enum {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant,)+
+            $(#[serde(rename = $text)] #[schema(rename = $text)] $variant,)+
         }
 
         impl $name {
