@@ -605,6 +605,18 @@ async fn after_the_retention_end_anonymisation_needs_no_override() {
     )
     .await;
     assert_eq!(due(&app, &manager).await, vec![p.clone()]);
+    // A stale ETag (the record changed since the manager looked) anonymises nothing.
+    let stale = app
+        .call_as(
+            &manager,
+            TestRequest::post()
+                .uri(&format!("/api/v1/participants/{p}/anonymise"))
+                .insert_header(("if-match", "\"0\""))
+                .set_json(json!({"reason": "Retention ended"})),
+        )
+        .await;
+    stale.problem(412, "precondition-failed");
+    assert_eq!(due(&app, &manager).await, vec![p.clone()], "still there");
     let res = anonymise(&app, &manager, &p, json!({"reason": "Retention ended"})).await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json()["status"], "anonymised");
