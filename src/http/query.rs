@@ -94,6 +94,16 @@ impl QueryParams {
         value
     }
 
+    /// An optional calendar date (`YYYY-MM-DD` that exists).
+    pub fn date(&mut self, name: &str) -> Option<chrono::NaiveDate> {
+        self.get_with(name, parse_day)
+    }
+
+    /// A required calendar date.
+    pub fn required_date(&mut self, name: &str) -> Option<chrono::NaiveDate> {
+        self.require_with(name, parse_day)
+    }
+
     /// A rule across parameters (e.g. `from` ≤ `to`), reported against `name`.
     pub fn reject(&mut self, name: &str, code: &str, message: impl Into<String>) {
         self.errors.push(FieldError::new(name, code, message));
@@ -189,7 +199,22 @@ pub struct Paginated<T> {
     pub total: i64,
 }
 
+fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
+    super::rules::parse_date(s).map_err(|(_, message)| message)
+}
+
 impl<T> Paginated<T> {
+    /// One page cut from every item of a list computed whole (`total` counts them all).
+    pub fn cut(all: Vec<T>, page: PageRequest) -> Self {
+        let total = i64::try_from(all.len()).unwrap_or(i64::MAX);
+        let items = all
+            .into_iter()
+            .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+            .take(usize::try_from(page.limit()).unwrap_or(0))
+            .collect();
+        Paginated::new(items, page, total)
+    }
+
     pub fn new(items: Vec<T>, page: PageRequest, total: i64) -> Self {
         Paginated {
             items,

@@ -60,18 +60,12 @@ async fn record_read(
 
 /// `from` and `to`, both required dates, `to` not before `from` (400 on `to`).
 fn period(params: &mut QueryParams) -> Option<(NaiveDate, NaiveDate)> {
-    let (from, to) = (day(params, "from"), day(params, "to"));
+    let (from, to) = (params.required_date("from"), params.required_date("to"));
     let (from, to) = from.zip(to)?;
     if from > to {
         params.reject("to", "before_from", "must not be before from");
     }
     Some((from, to))
-}
-
-fn day(params: &mut QueryParams, name: &str) -> Option<NaiveDate> {
-    params.require_with(name, |s| {
-        crate::http::rules::parse_date(s).map_err(|(_, message)| message)
-    })
 }
 
 /// The CSV of a report: one line per group, then the total (`key` = `total`).
@@ -236,13 +230,7 @@ async fn cell_participants(
         let body = csv::render_off_worker(PARTICIPANT_COLUMNS, rows).await?;
         return Ok(csv::response(body, "outcomes-report-participants.csv"));
     }
-    let total = rows.len() as i64;
-    let items = rows
-        .into_iter()
-        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.limit()).unwrap_or(0))
-        .collect();
-    Ok(HttpResponse::Ok().json(Paginated::new(items, page, total)))
+    Ok(HttpResponse::Ok().json(Paginated::cut(rows, page)))
 }
 
 const ANNUAL_COLUMNS: &[&str] = &["year", "unit_kind", "block", "key", "count"];

@@ -221,28 +221,13 @@ pub fn replace_attendance(
 }
 
 /// Of `ids`, the participants the caseload shows (anonymised ones included: they stay in
-/// lists), in one query per chunk.
+/// lists).
 pub fn visible(
     conn: &mut AnyConnection,
     caseload: &Caseload,
     ids: &[String],
 ) -> QueryResult<HashSet<String>> {
-    let mut out = HashSet::new();
-    for chunk in ids.chunks(CHUNK) {
-        let found: Vec<String> = match caseload {
-            Caseload::All => participants::table
-                .filter(participants::id.eq_any(chunk))
-                .select(participants::id)
-                .load(conn)?,
-            Caseload::TeamOf(staff_id) => care_team_members::table
-                .filter(care_team_members::staff_id.eq(staff_id))
-                .filter(care_team_members::participant_id.eq_any(chunk))
-                .select(care_team_members::participant_id)
-                .load(conn)?,
-        };
-        out.extend(found);
-    }
-    Ok(out)
+    Ok(visible_statuses(conn, caseload, ids)?.into_keys().collect())
 }
 
 /// Of `ids`, the participants the caseload shows, with their status: one query per chunk.
@@ -265,20 +250,6 @@ pub fn visible_statuses(
                 .select((participants::id, participants::status))
                 .load(conn)?,
         };
-        out.extend(found);
-    }
-    Ok(out)
-}
-
-/// Of `ids`, the anonymised participants (no new case data reaches them).
-pub fn anonymised(conn: &mut AnyConnection, ids: &[String]) -> QueryResult<HashSet<String>> {
-    let mut out = HashSet::new();
-    for chunk in ids.chunks(CHUNK) {
-        let found: Vec<String> = participants::table
-            .filter(participants::id.eq_any(chunk))
-            .filter(participants::status.eq("anonymised"))
-            .select(participants::id)
-            .load(conn)?;
         out.extend(found);
     }
     Ok(out)

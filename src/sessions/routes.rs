@@ -1,7 +1,6 @@
 //! `/api/v1/sessions` and `/api/v1/participants/{id}/attendance` (api.md §8, §13.5).
 
 use actix_web::{get, patch, post, put, web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
 use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -91,12 +90,6 @@ async fn create(
     Ok(created(format!("/api/v1/sessions/{}", s.id), s.version, &s))
 }
 
-fn day_param(params: &mut QueryParams, name: &str) -> Option<NaiveDate> {
-    params.get_with(name, |s| {
-        crate::http::rules::parse_date(s).map_err(|(_, message)| message)
-    })
-}
-
 fn id_param(params: &mut QueryParams, name: &str, what: &str) -> Option<String> {
     params.get_with(name, |s| {
         uuid::Uuid::parse_str(s)
@@ -138,8 +131,8 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     service::require(&state, &ctx, &caller, Action::SessionList).await?;
     let filter = repo::Filter {
-        from: day_param(&mut params, "from"),
-        to: day_param(&mut params, "to"),
+        from: params.date("from"),
+        to: params.date("to"),
         activity_type: params.get_with("activity_type", |s| {
             if s.is_empty() || s.len() > 50 {
                 Err("expected an activity type code".into())
@@ -360,7 +353,7 @@ async fn participant_attendance(
         &id.to_string(),
     )
     .await?;
-    let (from, to) = (day_param(&mut params, "from"), day_param(&mut params, "to"));
+    let (from, to) = (params.date("from"), params.date("to"));
     let page = params.page();
     params.finish()?;
     let pid = access.participant_id.clone();
@@ -392,16 +385,16 @@ async fn participant_attendance(
     }
     let totals = attendance::totals(&entries);
     let months = attendance::months(&entries);
-    let total = entries.len() as i64;
-    let items = entries
-        .into_iter()
-        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.limit()).unwrap_or(0))
-        .collect();
+    let Paginated {
+        items,
+        page,
+        per_page,
+        total,
+    } = Paginated::cut(entries, page);
     Ok(HttpResponse::Ok().json(ParticipantAttendance {
         items,
-        page: page.page,
-        per_page: page.per_page,
+        page,
+        per_page,
         total,
         totals,
         months,

@@ -279,16 +279,16 @@ fn check_invitees(
     ids: &[String],
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
-    let visible = repo::visible(conn, &caseload(caller), ids)?;
-    let anonymised = repo::anonymised(conn, ids)?;
+    let statuses = repo::visible_statuses(conn, &caseload(caller), ids)?;
+    let anonymised = crate::participants::model::Status::Anonymised.as_str();
     for (i, id) in ids.iter().enumerate() {
-        if !visible.contains(id) {
+        if !statuses.contains_key(id) {
             errors.push(
                 format!("/participant_ids/{i}"),
                 "unknown",
                 "names no participant you may see",
             );
-        } else if anonymised.contains(id) {
+        } else if statuses.get(id).is_some_and(|s| s == anonymised) {
             errors.push(
                 format!("/participant_ids/{i}"),
                 "anonymised",

@@ -121,19 +121,15 @@ pub async fn read(
         .read(move |conn| items(conn, &staff_id, h, &kinds))
         .await?;
     all.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    let total = i64::try_from(all.len()).unwrap_or(i64::MAX);
-    let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-    let items: Vec<WorklistItem> = all
-        .into_iter()
-        .skip(offset)
-        .take(page.per_page as usize)
-        .collect();
+    let listed = Paginated::cut(all, page);
     let event = NewEvent::new(
         AuditAction::WorklistRead,
         AuditOutcome::Allowed,
         Some(caller.actor()),
     )
-    .details(json!({"kind": kind.map(Kind::as_str), "rows": items.len(), "total": total}));
+    .details(
+        json!({"kind": kind.map(Kind::as_str), "rows": listed.items.len(), "total": listed.total}),
+    );
     audit::record_alone(state, ctx, event).await?;
-    Ok(Paginated::new(items, page, total))
+    Ok(listed)
 }
