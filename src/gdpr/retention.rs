@@ -50,37 +50,45 @@ impl Rule {
 }
 
 /// The participant's last case event (the latest programme exit, qualification decision or
-/// referral), `None` while a programme is open.
+/// referral), `None` while a programme is open. One statement: participant reads run it.
 pub fn last_case_event(
     conn: &mut AnyConnection,
     participant_id: &str,
 ) -> QueryResult<Option<NaiveDate>> {
-    let open: bool = diesel::select(exists(
+    let of_participant = programmes::participant_id.eq(participant_id);
+    let (open, exit, decided, referred, first_referral): (
+        bool,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+    ) = diesel::select((
+        exists(
+            programmes::table
+                .filter(of_participant)
+                .filter(programmes::exit_date.is_null()),
+        ),
         programmes::table
-            .filter(programmes::participant_id.eq(participant_id))
-            .filter(programmes::exit_date.is_null()),
+            .filter(of_participant)
+            .select(max(programmes::exit_date))
+            .single_value(),
+        qualifications::table
+            .filter(qualifications::participant_id.eq(participant_id))
+            .select(max(qualifications::decided_on))
+            .single_value(),
+        referrals::table
+            .filter(referrals::participant_id.eq(participant_id))
+            .select(max(referrals::referred_on))
+            .single_value(),
+        participants::table
+            .find(participant_id)
+            .select(participants::referred_on)
+            .single_value(),
     ))
     .get_result(conn)?;
     if open {
         return Ok(None);
     }
-    let exit: Option<NaiveDate> = programmes::table
-        .filter(programmes::participant_id.eq(participant_id))
-        .select(max(programmes::exit_date))
-        .first(conn)?;
-    let decided: Option<NaiveDate> = qualifications::table
-        .filter(qualifications::participant_id.eq(participant_id))
-        .select(max(qualifications::decided_on))
-        .first(conn)?;
-    let referred: Option<NaiveDate> = referrals::table
-        .filter(referrals::participant_id.eq(participant_id))
-        .select(max(referrals::referred_on))
-        .first(conn)?;
-    let first_referral: Option<NaiveDate> = participants::table
-        .find(participant_id)
-        .select(participants::referred_on)
-        .first(conn)
-        .optional()?;
     Ok([exit, decided, referred, first_referral]
         .into_iter()
         .flatten()

@@ -96,15 +96,25 @@ pub fn check(
     participant_id: &str,
 ) -> Result<CaseAccess, AppError> {
     let grants = policy::require(&caller.roles, action)?;
-    let row: Option<(String, i64)> = participants::table
-        .find(participant_id)
-        .select((participants::status, participants::version))
+    // The participant and the caller's place on its team in one round trip: every case route
+    // starts here.
+    let row: Option<(String, i64, Option<bool>)> = participants::table
+        .left_join(
+            care_team_members::table.on(care_team_members::participant_id
+                .eq(participants::id)
+                .and(care_team_members::staff_id.eq(&caller.id))),
+        )
+        .filter(participants::id.eq(participant_id))
+        .select((
+            participants::status,
+            participants::version,
+            care_team_members::lead.nullable(),
+        ))
         .first(conn)
         .optional()?;
-    let Some((status, version)) = row else {
+    let Some((status, version, lead)) = row else {
         return Err(AppError::NotFound);
     };
-    let lead = membership(conn, participant_id, &caller.id)?;
     let (on_team, is_lead) = (lead.is_some(), lead == Some(true));
     let read_grants = policy::grants(&caller.roles, Action::ParticipantRead);
     let can_see = read_grants.iter().any(|g| {

@@ -27,7 +27,11 @@ pub fn record(
     let risk_groups = repo::risk_groups_of(conn, &row.id)?;
     let care_team = repo::care_team_of(conn, &row.id)?;
     let current_programme = repo::open_programme(conn, &row.id)?;
-    let retention_until = crate::gdpr::retention::retention_until(conn, &row.id)?;
+    // An open programme means no retention end yet: nothing more to ask the database.
+    let retention_until = match current_programme {
+        Some(_) => None,
+        None => crate::gdpr::retention::retention_until(conn, &row.id)?,
+    };
     let contact = view == View::Full;
     Ok(Participant {
         status: Status::parse(&row.status).unwrap_or(Status::Referred),

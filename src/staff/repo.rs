@@ -36,27 +36,26 @@ fn parse_roles(names: Vec<String>) -> Vec<Role> {
     roles
 }
 
-pub fn roles_of(conn: &mut AnyConnection, staff_id: &str) -> QueryResult<Vec<Role>> {
-    let names: Vec<String> = staff_roles::table
-        .filter(staff_roles::staff_id.eq(staff_id))
-        .select(staff_roles::role)
-        .load(conn)?;
-    Ok(parse_roles(names))
-}
-
+/// The staff member with their roles, in one statement (a left join: a member without roles is
+/// one row with a null role). Every authenticated request runs it, so it is one round trip.
 pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<StaffMember>> {
-    let row: Option<StaffRow> = staff::table
-        .find(id)
-        .select(StaffRow::as_select())
-        .first(conn)
-        .optional()?;
-    match row {
-        Some(row) => {
-            let roles = roles_of(conn, &row.id)?;
-            Ok(Some(StaffMember { row, roles }))
-        }
-        None => Ok(None),
-    }
+    let rows: Vec<(StaffRow, Option<String>)> = staff::table
+        .left_join(staff_roles::table)
+        .filter(staff::id.eq(id))
+        .select((StaffRow::as_select(), staff_roles::role.nullable()))
+        .load(conn)?;
+    let mut rows = rows.into_iter();
+    let Some((row, first)) = rows.next() else {
+        return Ok(None);
+    };
+    let names = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, r)| r))
+        .collect();
+    Ok(Some(StaffMember {
+        row,
+        roles: parse_roles(names),
+    }))
 }
 
 pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> QueryResult<Option<StaffMember>> {
