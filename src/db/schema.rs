@@ -219,6 +219,10 @@ diesel::table! {
         participant_id -> Text,
         staff_id -> Text,
         lead -> Bool,
+        last_name_key -> Text,
+        first_name_key -> Text,
+        last_name -> Text,
+        first_name -> Text,
     }
 }
 

@@ -689,6 +689,7 @@ pub async fn anonymise(
         .set(&row)
         .execute(conn)?;
         crate::http::cas_outcome(n, Some(version))?;
+        crate::participants::repo::caseload_order(conn, &row)?;
         scrub_case(conn, &participant_id)?;
         let ids = owned_ids(conn, &participant_id)?;
         let purged = crate::http::idempotency::purge_mentioning(conn, &ids, claim.as_ref())?;

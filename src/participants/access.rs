@@ -170,6 +170,47 @@ pub async fn authorize(
     decision
 }
 
+/// [`authorize`], then `f` with the decision, in one trip to the blocking pool on one pooled
+/// connection: a case read pays one checkout and one thread hand-off, not two. Only the
+/// decision's own 404/403 are audited as denied attempts; an error of `f` is answered as it is.
+pub async fn authorize_then<T, F>(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+    action: Action,
+    participant_id: &str,
+    f: F,
+) -> Result<(CaseAccess, T), AppError>
+where
+    F: FnOnce(&mut AnyConnection, &CaseAccess) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let who = caller.clone();
+    let pid = participant_id.to_owned();
+    let decided = state
+        .db
+        .read(move |conn| match check(conn, &who, action, &pid) {
+            Ok(access) => {
+                let value = f(conn, &access)?;
+                Ok(Ok((access, value)))
+            }
+            Err(denied @ (AppError::NotFound | AppError::Forbidden(_))) => Ok(Err(denied)),
+            Err(e) => Err(e),
+        })
+        .await?;
+    if decided.is_err() {
+        caller
+            .record_denial(
+                state,
+                ctx,
+                action,
+                Some(("participant", participant_id.to_owned())),
+            )
+            .await;
+    }
+    decided
+}
+
 /// Which participants a list may show the caller: all, or those whose team includes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caseload {

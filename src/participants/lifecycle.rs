@@ -492,13 +492,7 @@ pub async fn reassign_caseload(
                             .execute(conn)?;
                     }
                     None => {
-                        diesel::insert_into(care_team_members::table)
-                            .values((
-                                care_team_members::participant_id.eq(pid),
-                                care_team_members::staff_id.eq(&to),
-                                care_team_members::lead.eq(*was_lead),
-                            ))
-                            .execute(conn)?;
+                        repo::add_member(conn, pid, &to, *was_lead)?;
                     }
                 }
                 if repo::increment_version(conn, pid, now)? != 1 {

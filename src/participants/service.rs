@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
-use super::access::{self, CaseAccess, Caseload};
+use super::access::{self, Caseload};
 use super::model::*;
 use super::repo;
 use crate::audit::{self, AuditAction, AuditOutcome, NewEvent};
@@ -419,18 +419,21 @@ pub async fn read(
     state: &AppState,
     ctx: &RequestContext,
     caller: &CurrentStaff,
-    access: CaseAccess,
+    id: &str,
 ) -> Result<Participant, AppError> {
     let today = state.clock.today();
-    let id = access.participant_id.clone();
-    let view = access.view;
-    let participant = state
-        .db
-        .read(move |conn| {
-            let row = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            record(conn, row, view, today)
-        })
-        .await?;
+    let (_, participant) = access::authorize_then(
+        state,
+        ctx,
+        caller,
+        Action::ParticipantRead,
+        id,
+        move |conn, access| {
+            let row = repo::find(conn, &access.participant_id)?.ok_or(AppError::NotFound)?;
+            record(conn, row, access.view, today)
+        },
+    )
+    .await?;
     audit::record_alone(
         state,
         ctx,
@@ -598,6 +601,12 @@ pub async fn update(
             if n == 0 {
                 let v = repo::version_of(conn, &id)?;
                 crate::http::cas_outcome(0, v)?;
+            }
+            if changed
+                .iter()
+                .any(|f| *f == "first_name" || *f == "last_name")
+            {
+                repo::caseload_order(conn, &row)?;
             }
             audit::record(
                 conn,

@@ -467,6 +467,22 @@ async fn anonymisation_removes_identity_and_free_text_and_keeps_what_reports_cou
     for field in ["first_name", "last_name"] {
         assert_eq!(after[field], "anonymised");
     }
+    // The care team's copies of the names (the caseload order) are replaced as well.
+    let mut conn = app.conn();
+    let team_rows = |cond: &str| {
+        format!("SELECT COUNT(*) AS n FROM care_team_members WHERE participant_id = '{p}'{cond}")
+    };
+    assert!(count(&mut conn, &team_rows("")) > 0);
+    assert_eq!(
+        count(
+            &mut conn,
+            &team_rows(
+                " AND (last_name <> 'anonymised' OR first_name <> 'anonymised' \
+                 OR last_name_key <> 'anonymised' OR first_name_key <> 'anonymised')"
+            )
+        ),
+        0
+    );
     for field in [
         "pesel",
         "id_document",

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use reintegra::policy::Role;
 
-use crate::common::{participant_body, pesel_for, TestApp};
+use crate::common::{count, participant_body, pesel_for, TestApp};
 
 fn post(body: Value) -> TestRequest {
     TestRequest::post()
@@ -536,5 +536,94 @@ async fn date_rules_are_reported_with_the_other_field_errors() {
             ("/phone".to_string(), "format".to_string()),
             ("/referral/referred_on".to_string(), "future".to_string()),
         ]
+    );
+}
+
+/// A caseload listed by name is read from copies of the names kept on the care-team rows (one
+/// index walk instead of sorting the caseload): a rename moves the participant in the list, a
+/// reassigned caseload arrives in order, and the copies always equal the participant's names.
+#[actix_web::test]
+async fn a_caseload_by_name_follows_renames_and_reassignment() {
+    let app = TestApp::spawn().await;
+    let worker = app.user(&[Role::SocialWorker]).await;
+    let successor = app.user(&[Role::SocialWorker]).await;
+    let manager = app.user(&[Role::Manager]).await;
+    let mut ids = Vec::new();
+    for (n, last) in [(1, "Zielińska"), (2, "Łukasik"), (3, "Adamska")] {
+        let mut body = participant_body(n);
+        body["last_name"] = json!(last);
+        ids.push(app.register_participant(&worker, body).await);
+    }
+    let last_names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["last_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first_page = app
+        .get_as(&worker, "/api/v1/participants?per_page=2")
+        .await
+        .json();
+    assert_eq!(last_names(&first_page), ["Adamska", "Łukasik"]);
+    assert_eq!(first_page["total"], 3);
+    let second_page = app
+        .get_as(&worker, "/api/v1/participants?per_page=2&page=2")
+        .await
+        .json();
+    assert_eq!(last_names(&second_page), ["Zielińska"]);
+
+    let path = format!("/api/v1/participants/{}", ids[0]);
+    let etag = app
+        .get_as(&worker, &path)
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let res = app
+        .call_as(
+            &worker,
+            TestRequest::patch()
+                .uri(&path)
+                .insert_header(("if-match", etag))
+                .set_json(json!({"last_name": "Bąk"})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let renamed = app.get_as(&worker, "/api/v1/participants").await.json();
+    assert_eq!(last_names(&renamed), ["Adamska", "Bąk", "Łukasik"]);
+
+    let res = app
+        .call_as(
+            &manager,
+            TestRequest::post()
+                .uri(&format!("/api/v1/staff/{}/reassign-caseload", worker.id))
+                .set_json(json!({"to_staff_id": successor.id})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let moved = app.get_as(&successor, "/api/v1/participants").await.json();
+    assert_eq!(last_names(&moved), ["Adamska", "Bąk", "Łukasik"]);
+    assert_eq!(
+        app.get_as(&worker, "/api/v1/participants").await.json()["total"],
+        0
+    );
+
+    let mut conn = app.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM care_team_members c JOIN participants p \
+             ON p.id = c.participant_id WHERE c.last_name <> p.last_name \
+             OR c.first_name <> p.first_name OR c.last_name_key <> p.last_name_key \
+             OR c.first_name_key <> p.first_name_key",
+        ),
+        0,
+        "every care-team row carries its participant's names"
+    );
+    assert_eq!(
+        count(&mut conn, "SELECT COUNT(*) AS n FROM care_team_members"),
+        3
     );
 }
