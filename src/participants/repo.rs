@@ -384,29 +384,22 @@ fn count(conn: &mut AnyConnection, caseload: &Caseload, filter: &ListFilter) -> 
     }
 }
 
-type ListRow = (String, String, String, NaiveDate, String, String, i64);
+/// The columns a list shows of each participant.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = participants)]
+struct ListRow {
+    id: String,
+    first_name: String,
+    last_name: String,
+    birth_date: NaiveDate,
+    sex: String,
+    status: String,
+    version: i64,
+}
 
 /// Ids bound per `IN (…)` when loading the rows' relations: a page is one chunk, a CSV of the
 /// whole unit a few, and no statement comes near SQLite's limit on bound parameters.
 const RELATION_CHUNK: usize = 500;
-
-const LIST_COLUMNS: (
-    participants::id,
-    participants::first_name,
-    participants::last_name,
-    participants::birth_date,
-    participants::sex,
-    participants::status,
-    participants::version,
-) = (
-    participants::id,
-    participants::first_name,
-    participants::last_name,
-    participants::birth_date,
-    participants::sex,
-    participants::status,
-    participants::version,
-);
 
 /// A page of a caseload by name, walked in order on the care-team index that carries the sort
 /// keys: the page's rows are read, not the whole caseload (on 10,000 participants, 500 on the
@@ -427,7 +420,7 @@ fn caseload_page(
             care_team_members::first_name.asc(),
             care_team_members::participant_id.asc(),
         ))
-        .select(LIST_COLUMNS)
+        .select(ListRow::as_select())
         .into_boxed();
     if let Some(page) = page {
         q = q.offset(page.offset()).limit(page.limit());
@@ -457,7 +450,7 @@ fn filtered_page(
     if let Some(page) = page {
         q = q.offset(page.offset()).limit(page.limit());
     }
-    q.select(LIST_COLUMNS).load(conn)
+    q.select(ListRow::as_select()).load(conn)
 }
 
 /// One page (or, with `page = None`, every row) of the caller's participants, with the total:
@@ -478,7 +471,7 @@ pub fn list(
         }
         _ => filtered_page(conn, caseload, filter, sort, page)?,
     };
-    let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut groups: Vec<(String, String)> = Vec::new();
     let mut leads: Vec<(String, String)> = Vec::new();
     let mut open: Vec<(String, String, NaiveDate, NaiveDate)> = Vec::new();
@@ -541,7 +534,15 @@ pub fn list(
     let items = rows
         .into_iter()
         .map(
-            |(id, first_name, last_name, birth_date, sex, status, version)| ParticipantListRow {
+            |ListRow {
+                 id,
+                 first_name,
+                 last_name,
+                 birth_date,
+                 sex,
+                 status,
+                 version,
+             }| ParticipantListRow {
                 risk_groups: groups_of.remove(&id).unwrap_or_default(),
                 lead_staff_id: lead_of.remove(&id),
                 current_programme: open_of.remove(&id),
