@@ -25,10 +25,16 @@ macro_rules! after {
     ($t:ident, $last:expr, ($a:ident)) => {
         schema::$t::$a.gt($last.$a.clone())
     };
+    // `a >= x AND (a > x OR b > y)`: the same rows as `a > x OR (a = x AND b > y)`, but the
+    // leading `a >= x` lets PostgreSQL start its index scan at the key instead of filtering
+    // every earlier row on each batch (quadratic in the table otherwise: 200,000 attendance rows
+    // from SQLite to PostgreSQL took 64 s instead of 43 s in a debug build).
     ($t:ident, $last:expr, ($a:ident, $b:ident)) => {
-        schema::$t::$a.gt($last.$a.clone()).or(schema::$t::$a
-            .eq($last.$a.clone())
-            .and(schema::$t::$b.gt($last.$b.clone())))
+        schema::$t::$a.ge($last.$a.clone()).and(
+            schema::$t::$a
+                .gt($last.$a.clone())
+                .or(schema::$t::$b.gt($last.$b.clone())),
+        )
     };
 }
 
