@@ -453,6 +453,7 @@ fn copy_into(
         }
         copy_tables(source, target, &counts, progress, started)
     });
+    // Also when the copy failed midway (finishing twice is harmless).
     progress.finish();
     let report = report?;
     tracing::info!(
@@ -482,6 +483,8 @@ fn copy_tables(
         let copied = (table.copy)(source, target, &mut |n| progress.advance(n))?;
         read.push(copied);
     }
+    // The bar goes before the checking phase logs anything under it.
+    progress.finish();
     let sequences_reset = reset_sequences(target)?;
 
     tracing::info!("checking the copy: row counts, checksums, audit chain");

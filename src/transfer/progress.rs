@@ -12,6 +12,7 @@ pub trait Progress {
     fn table(&mut self, name: &'static str, rows: u64);
     /// `n` more rows of the current table are in.
     fn advance(&mut self, n: u64);
+    /// The copy is over (called again after a failure: a second call does nothing).
     fn finish(&mut self);
 }
 
@@ -75,6 +76,7 @@ struct Lines {
     done: u64,
     total: u64,
     copied: u64,
+    finished: bool,
 }
 
 const ROWS_PER_LINE: u64 = 10_000;
@@ -110,6 +112,9 @@ impl Progress for Lines {
     }
 
     fn finish(&mut self) {
-        tracing::info!(copied = self.copied, rows = self.total, "copy done");
+        if !self.finished {
+            self.finished = true;
+            tracing::info!(copied = self.copied, rows = self.total, "copy done");
+        }
     }
 }
