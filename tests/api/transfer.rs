@@ -512,6 +512,54 @@ fn a_transfer_killed_midway_leaves_the_target_without_data_and_a_rerun_succeeds(
     assert_eq!(digests(&mut conn), digests(&mut source.connect()));
 }
 
+#[actix_web::test]
+async fn a_copy_that_differs_from_the_source_is_rolled_back_and_reported() {
+    let (from, to) = direction();
+    let source = TestApp::on(TestDb::of(from)).await;
+    source.create_staff(&[Role::Manager], false);
+    let target = TestDb::of(to);
+    // A target that changes what it is given, as a faulty conversion would.
+    target
+        .connect()
+        .batch_execute(match to {
+            Backend::Sqlite => {
+                "CREATE TRIGGER mangle AFTER INSERT ON staff BEGIN \
+                 UPDATE staff SET full_name = full_name || '!' WHERE id = NEW.id; END"
+            }
+            Backend::Postgres => {
+                "CREATE FUNCTION mangle() RETURNS trigger AS $$ BEGIN \
+                 NEW.full_name := NEW.full_name || '!'; RETURN NEW; END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER mangle BEFORE INSERT ON staff FOR EACH ROW EXECUTE FUNCTION mangle()"
+            }
+        })
+        .unwrap();
+
+    let (out, stdout, stderr) = run(command().args([
+        "transfer",
+        "--from",
+        &url_arg(&source.db.url),
+        "--to",
+        &url_arg(&target.url),
+    ]));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("the copy differs from the source; nothing was committed"),
+        "{stderr}"
+    );
+    let staff_line = stderr
+        .lines()
+        .find(|l| l.starts_with("staff "))
+        .unwrap_or_else(|| panic!("no line for staff: {stderr}"));
+    assert!(staff_line.ends_with("DIFFERENT"), "{staff_line}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("staff_roles ") && l.ends_with(" ok")),
+        "{stderr}"
+    );
+    assert_eq!(data_rows(&mut target.connect()), vec![]);
+}
+
 #[test]
 fn a_source_whose_audit_chain_is_broken_is_refused() {
     let (from, to) = direction();
