@@ -59,6 +59,16 @@ fn command() -> Command {
     cmd
 }
 
+fn transfer_args(from: &DatabaseUrl, to: &DatabaseUrl) -> [String; 5] {
+    [
+        "transfer".to_owned(),
+        "--from".to_owned(),
+        url_arg(from),
+        "--to".to_owned(),
+        url_arg(to),
+    ]
+}
+
 fn run(cmd: &mut Command) -> (Output, String, String) {
     let out = cmd.output().expect("run reintegra");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -421,13 +431,7 @@ fn a_target_holding_data_is_refused_and_left_as_it_was() {
         .unwrap();
     let before = digests(&mut target.connect());
 
-    let (out, _, stderr) = run(command().args([
-        "transfer",
-        "--from",
-        &url_arg(&source.url),
-        "--to",
-        &url_arg(&target.url),
-    ]));
+    let (out, _, stderr) = run(command().args(transfer_args(&source.url, &target.url)));
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("the target already holds data (login_failures: 1 rows)"),
@@ -462,13 +466,7 @@ fn a_transfer_killed_midway_leaves_the_target_without_data_and_a_rerun_succeeds(
     let (from, to) = direction();
     let source = big_source(from);
     let target = TestDb::empty(to);
-    let args = [
-        "transfer".to_owned(),
-        "--from".to_owned(),
-        url_arg(&source.url),
-        "--to".to_owned(),
-        url_arg(&target.url),
-    ];
+    let args = transfer_args(&source.url, &target.url);
 
     let mut child = command()
         .args(&args)
@@ -534,13 +532,7 @@ async fn a_copy_that_differs_from_the_source_is_rolled_back_and_reported() {
         })
         .unwrap();
 
-    let (out, stdout, stderr) = run(command().args([
-        "transfer",
-        "--from",
-        &url_arg(&source.db.url),
-        "--to",
-        &url_arg(&target.url),
-    ]));
+    let (out, stdout, stderr) = run(command().args(transfer_args(&source.db.url, &target.url)));
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(
         stderr.contains("the copy differs from the source; nothing was committed"),
