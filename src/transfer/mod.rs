@@ -441,16 +441,17 @@ fn copy_into(
     let applied =
         migrations::run_pending(&mut target).map_err(setup("cannot migrate the target"))?;
     tracing::info!(applied = applied.len(), "target migrated");
-    if !options.replace {
-        refuse_data(&mut target)?;
-    }
 
     let total = counts.iter().map(|&n| n.max(0) as u64).sum();
-    progress.start(total);
     let report = db::write_transaction(&mut target, |target| {
+        // Judged inside the transaction that copies, so nothing written between the look and
+        // the copy can slip through (SQLite: the write lock is already ours).
         if options.replace {
             delete_everything(target)?;
+        } else {
+            refuse_data(target)?;
         }
+        progress.start(total);
         copy_tables(source, target, &counts, progress, started)
     });
     // Also when the copy failed midway (finishing twice is harmless).

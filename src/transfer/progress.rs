@@ -76,6 +76,7 @@ struct Lines {
     done: u64,
     total: u64,
     copied: u64,
+    started: bool,
     finished: bool,
 }
 
@@ -83,6 +84,7 @@ const ROWS_PER_LINE: u64 = 10_000;
 
 impl Progress for Lines {
     fn start(&mut self, rows: u64) {
+        self.started = true;
         self.total = rows;
         tracing::info!(rows, "copying");
     }
@@ -112,7 +114,8 @@ impl Progress for Lines {
     }
 
     fn finish(&mut self) {
-        if !self.finished {
+        // Not started: the target was refused before the copy began.
+        if self.started && !self.finished {
             self.finished = true;
             tracing::info!(copied = self.copied, rows = self.total, "copy done");
         }
