@@ -26,6 +26,7 @@ pub mod settings;
 pub mod staff;
 pub mod state;
 pub mod text;
+pub mod transfer;
 pub mod worklist;
 
 use actix_cors::Cors;

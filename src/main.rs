@@ -1,5 +1,7 @@
-//! The `reintegra` command line: serve (the default), migrate, openapi.
+//! The `reintegra` command line: serve (the default), migrate, openapi, and the operations
+//! commands (transfer, backup, restore; their logic is in `reintegra::transfer`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -7,7 +9,7 @@ use actix_web::HttpServer;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use reintegra::clock::SystemClock;
-use reintegra::config::{Config, VARIABLES};
+use reintegra::config::{Config, DatabaseUrl, DEFAULT_SQLITE_PATH, VARIABLES};
 use reintegra::db::{self, migrations};
 use reintegra::staff::service::Bootstrap;
 use reintegra::state::AppState;
@@ -46,6 +48,39 @@ enum Command {
     /// ticket, a printout, another system): `GET /api/v1/audit-events/verify?expected_seq=…&
     /// expected_hash=…` later proves the chain still contains it unchanged.
     AuditHead,
+    /// Copy every table from one database into another, either backend, and verify the copy:
+    /// the target is migrated, must hold no data, and receives everything in one transaction
+    /// that commits only when every table's row count and checksum match the source and the
+    /// audit chain verifies there. Stop the service first (the copy is of one snapshot; writes
+    /// after it would be left behind).
+    Transfer {
+        /// The source, as DATABASE_URL takes it (a SQLite file path or sqlite://PATH, or
+        /// postgres://…). Opened read-only.
+        #[arg(long)]
+        from: String,
+        /// The target, likewise: a new SQLite file, or an empty PostgreSQL database.
+        #[arg(long)]
+        to: String,
+    },
+    /// Write a consistent snapshot of the SQLite database (DATABASE_URL) to a new file, while
+    /// the service runs, and check it. On PostgreSQL this says how to use pg_dump and fails.
+    Backup {
+        /// The backup file; never overwritten.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a SQLite backup into the database DATABASE_URL names (SQLite or PostgreSQL): the
+    /// backup's integrity and audit chain are checked, then it is transferred and verified in
+    /// one transaction. Stop the service first.
+    Restore {
+        /// The backup file (made by `reintegra backup`).
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace the data the database holds (by default a database with data is refused).
+        /// Everything written since the backup is lost, the audit events included.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 /// Exit code for invalid configuration (one line on stderr names the variable).
@@ -73,7 +108,87 @@ fn main() -> ExitCode {
         Command::CreateAdmin {
             email, full_name, ..
         } => with_state(|state| create_admin(&state, &email, &full_name)),
+        Command::Transfer { from, to } => transfer(&from, &to),
+        Command::Backup { to } => backup(&to),
+        Command::Restore { from, replace } => restore(&from, replace),
     }
+}
+
+/// A URL given on the command line; a bad one is one line and exit code 2, like a bad variable.
+fn database_url(name: &str, raw: &str) -> Result<DatabaseUrl, ExitCode> {
+    DatabaseUrl::parse(raw).map_err(|e| {
+        eprintln!("configuration error: {name}: {e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+/// DATABASE_URL alone: backup and restore need no other configuration (on PostgreSQL the
+/// service would also insist on a JWT secret, which has nothing to do with them).
+fn configured_database() -> Result<DatabaseUrl, ExitCode> {
+    let raw = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_SQLITE_PATH.to_owned());
+    database_url("DATABASE_URL", &raw)
+}
+
+fn finish(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn transfer(from: &str, to: &str) -> ExitCode {
+    let (from, to) = match (database_url("--from", from), database_url("--to", to)) {
+        (Ok(from), Ok(to)) => (from, to),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    init_logging();
+    let mut progress = reintegra::transfer::stderr_progress();
+    finish(
+        reintegra::transfer::transfer(&from, &to, Default::default(), progress.as_mut())
+            .map(|report| println!("{report}"))
+            .map_err(|e| e.to_string()),
+    )
+}
+
+fn backup(to: &std::path::Path) -> ExitCode {
+    let database = match configured_database() {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    init_logging();
+    finish(
+        reintegra::transfer::backup(&database, to)
+            .map(|b| {
+                println!(
+                    "backup written to {} ({} bytes, {} rows, {:.1} s); integrity ok; audit chain verified: {} events, head seq {}, hash {}",
+                    b.file.display(),
+                    b.bytes,
+                    b.rows,
+                    b.seconds,
+                    b.audit.checked,
+                    b.audit.head_seq,
+                    b.audit.head_hash
+                )
+            })
+            .map_err(|e| e.to_string()),
+    )
+}
+
+fn restore(from: &std::path::Path, replace: bool) -> ExitCode {
+    let database = match configured_database() {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    init_logging();
+    let mut progress = reintegra::transfer::stderr_progress();
+    finish(
+        reintegra::transfer::restore(from, &database, replace, progress.as_mut())
+            .map(|report| println!("{report}"))
+            .map_err(|e| e.to_string()),
+    )
 }
 
 fn environment_help() -> String {

@@ -269,8 +269,10 @@ impl Db {
         // A request sent with an Idempotency-Key marks its claim in the same transaction as its
         // work, so a retry can tell that the work committed (see `http::idempotency`).
         let claim = crate::http::idempotency::active_claim();
-        // Only the mark's presence matters; the wall clock is good enough for its value.
-        let now = chrono::Utc::now().naive_utc();
+        // Only the mark's presence matters; the wall clock is good enough for its value. Stored
+        // with microseconds like every instant, the precision both backends keep (a transfer to
+        // PostgreSQL would otherwise change it).
+        let now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6).naive_utc();
         actix_web::web::block(move || {
             let _turn = db.write_turn();
             let mut conn = db.conn()?;

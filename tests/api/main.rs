@@ -30,5 +30,6 @@ mod reports;
 mod sessions;
 mod settings;
 mod staff;
+mod transfer;
 mod validation;
 mod worklist;
