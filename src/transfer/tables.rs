@@ -309,6 +309,10 @@ tables! {
         participant_id: String,
         staff_id: String,
         lead: bool,
+        last_name_key: String,
+        first_name_key: String,
+        last_name: String,
+        first_name: String,
     }
     consents: Data, key(id), detach() {
         id: String,
