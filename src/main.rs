@@ -1,4 +1,5 @@
-//! The `reintegra` command line: serve (the default), migrate, openapi.
+//! The `reintegra` command line: serve (the default), migrate, openapi, create-admin, audit-head,
+//! seed-demo.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -46,6 +47,15 @@ enum Command {
     /// ticket, a printout, another system): `GET /api/v1/audit-events/verify?expected_seq=…&
     /// expected_hash=…` later proves the chain still contains it unchanged.
     AuditHead,
+    /// Fill an empty database (migrated first) with a fictional club to try the service: staff
+    /// of every role with printed demo passwords, 60 participants, 18 months of programmes,
+    /// sessions, attendance, outcomes and follow-ups. Refuses a database that already holds
+    /// participants, sessions or staff other than admins.
+    SeedDemo {
+        /// The same seed gives the same club (names, dates, attendance) on the same day.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// Exit code for invalid configuration (one line on stderr names the variable).
@@ -73,6 +83,7 @@ fn main() -> ExitCode {
         Command::CreateAdmin {
             email, full_name, ..
         } => with_state(|state| create_admin(&state, &email, &full_name)),
+        Command::SeedDemo { seed } => seed_demo(seed),
     }
 }
 
@@ -126,6 +137,29 @@ fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The demo builds its own state: its clock walks through the club's history.
+fn seed_demo(seed: u64) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    init_logging();
+    let options = reintegra::demo::Options { seed, today: None };
+    match actix_web::rt::System::new().block_on(reintegra::demo::seed(config, options)) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
