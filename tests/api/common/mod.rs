@@ -280,7 +280,15 @@ impl TestApp {
     /// The application with extra routes mounted beside the real ones (test fixtures that
     /// exercise the shared HTTP pieces before any feature uses them).
     pub async fn build(overrides: &[(&str, &str)], routes: fn(&mut ServiceConfig)) -> TestApp {
-        let db = TestDb::new();
+        Self::on(TestDb::new(), overrides, routes).await
+    }
+
+    /// The application on a database prepared beforehand (e.g. by `seed-demo`).
+    pub async fn on(
+        db: TestDb,
+        overrides: &[(&str, &str)],
+        routes: fn(&mut ServiceConfig),
+    ) -> TestApp {
         let clock = TestClock::at(start_time());
         let state = AppState::new(test_config(&db.url, overrides), Arc::new(clock.clone()))
             .expect("application state");
