@@ -108,16 +108,13 @@ fn init_logging() {
         .init();
 }
 
-/// Reads and checks the configuration, builds the state and runs `f`; a bad configuration is one
-/// line on stderr and exit code 2.
-fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
+/// Reads and checks the configuration (one line on stderr and exit code 2 when it is bad) and
+/// starts logging.
+fn configure() -> Result<Config, ExitCode> {
+    let config = Config::from_env().map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(EXIT_CONFIG)
+    })?;
     init_logging();
     if config.argon2.m_kib < RECOMMENDED_ARGON2_M_KIB {
         tracing::warn!(
@@ -126,6 +123,16 @@ fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
              argon2id: stolen password hashes are cheaper to crack"
         );
     }
+    Ok(config)
+}
+
+/// Reads and checks the configuration, builds the state and runs `f`; a bad configuration is one
+/// line on stderr and exit code 2.
+fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
+    let config = match configure() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let state = match AppState::new(config, Arc::new(SystemClock)) {
         Ok(s) => s,
         Err(e) => {
@@ -145,14 +152,10 @@ fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
 
 /// The demo builds its own state: its clock walks through the club's history.
 fn seed_demo(seed: u64) -> ExitCode {
-    let config = match Config::from_env() {
+    let config = match configure() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
+        Err(code) => return code,
     };
-    init_logging();
     let options = reintegra::demo::Options { seed, today: None };
     match actix_web::rt::System::new().block_on(reintegra::demo::seed(config, options)) {
         Ok(summary) => {

@@ -30,6 +30,7 @@ use crate::http::query::PageRequest;
 use crate::http::rules::{read_body, RequestBody};
 use crate::http::{AppError, RequestContext};
 use crate::participants::access;
+use crate::plans::service::Owned;
 use crate::policy::{Action, View};
 use crate::state::AppState;
 use crate::{consents, diagnoses, gdpr, outcomes, participants, plans, programmes, sessions};
@@ -354,17 +355,10 @@ impl Run {
             }
             Task::Review(i, on) => {
                 let caller = self.who(club.stories[i].lead)?;
-                let ctx = self.ctx();
                 let plan_id = str_of(&self.people[i].plan, "id")?;
-                plans::service::authorize_owned(
-                    &self.state,
-                    &ctx,
-                    &caller,
-                    Action::PlanWrite,
-                    plans::service::Owned::Plan,
-                    &plan_id,
-                )
-                .await?;
+                let ctx = self
+                    .plan_access(&caller, Action::PlanWrite, Owned::Plan, &plan_id)
+                    .await?;
                 let body = self.body(json!({
                     "reviewed_on": on,
                     "summary": "Przegląd kwartalny: uczestnik realizuje plan, cele aktualne."
@@ -376,17 +370,10 @@ impl Run {
             }
             Task::Revise(i) => {
                 let caller = self.who(club.stories[i].lead)?;
-                let ctx = self.ctx();
                 let plan_id = str_of(&self.people[i].plan, "id")?;
-                plans::service::authorize_owned(
-                    &self.state,
-                    &ctx,
-                    &caller,
-                    Action::PlanWrite,
-                    plans::service::Owned::Plan,
-                    &plan_id,
-                )
-                .await?;
+                let ctx = self
+                    .plan_access(&caller, Action::PlanWrite, Owned::Plan, &plan_id)
+                    .await?;
                 let draft = plans::service::revise(&self.state, &ctx, &caller, plan_id).await?;
                 let draft = to_value(&draft)?;
                 // The revision takes over at once: the old version stays, superseded.
@@ -397,16 +384,9 @@ impl Run {
                 let caller = self.who(club.stories[i].lead)?;
                 let goal = &self.people[i].plan["goals"][g];
                 let (id, version) = (str_of(goal, "id")?, goal["version"].as_i64().unwrap_or(0));
-                let ctx = self.ctx();
-                plans::service::authorize_owned(
-                    &self.state,
-                    &ctx,
-                    &caller,
-                    Action::PlanWrite,
-                    plans::service::Owned::Goal,
-                    &id,
-                )
-                .await?;
+                let ctx = self
+                    .plan_access(&caller, Action::PlanWrite, Owned::Goal, &id)
+                    .await?;
                 let patch = self.body(json!({
                     "status": "achieved",
                     "achieved_on": today,
@@ -425,16 +405,9 @@ impl Run {
                     str_of(action, "id")?,
                     action["version"].as_i64().unwrap_or(0),
                 );
-                let ctx = self.ctx();
-                plans::service::authorize_owned(
-                    &self.state,
-                    &ctx,
-                    &caller,
-                    Action::PlanWrite,
-                    plans::service::Owned::Action,
-                    &id,
-                )
-                .await?;
+                let ctx = self
+                    .plan_access(&caller, Action::PlanWrite, Owned::Action, &id)
+                    .await?;
                 let patch = self.body(json!({"status": "done", "done_on": today}))?;
                 let action =
                     plans::service::update_action(&self.state, &ctx, &caller, id, version, patch)
@@ -518,6 +491,20 @@ impl Run {
         }
     }
 
+    /// The plan route's check (plan, goal or action of a participant the caller may act on),
+    /// answering the context of the request that goes on.
+    async fn plan_access(
+        &mut self,
+        caller: &CurrentStaff,
+        action: Action,
+        owned: Owned,
+        id: &str,
+    ) -> Result<RequestContext, AppError> {
+        let ctx = self.ctx();
+        plans::service::authorize_owned(&self.state, &ctx, caller, action, owned, id).await?;
+        Ok(ctx)
+    }
+
     async fn setup(&mut self, club: &Club) -> Result<(), AppError> {
         let admin_spec = STAFF
             .iter()
@@ -541,14 +528,7 @@ impl Run {
             let new = self.body(body)?;
             let ctx = self.ctx();
             let member = staff::service::create(&self.state, &ctx, admin.clone(), new).await?;
-            let current = CurrentStaff {
-                id: member.row.id.clone(),
-                email: member.row.email.clone(),
-                full_name: member.row.full_name.clone(),
-                roles: member.roles.clone(),
-                active_until: member.row.active_until,
-                must_change_password: member.row.must_change_password,
-            };
+            let current = CurrentStaff::from(&member);
             if spec.who == Who::Admin {
                 admin = Some(current.actor());
             }
@@ -813,16 +793,9 @@ impl Run {
         plan_id: String,
         today: NaiveDate,
     ) -> Result<(), AppError> {
-        let ctx = self.ctx();
-        plans::service::authorize_owned(
-            &self.state,
-            &ctx,
-            caller,
-            Action::PlanActivate,
-            plans::service::Owned::Plan,
-            &plan_id,
-        )
-        .await?;
+        let ctx = self
+            .plan_access(caller, Action::PlanActivate, Owned::Plan, &plan_id)
+            .await?;
         let body = self.body(json!({"accepted_on": today, "accepted_by_participant": true}))?;
         let plan = plans::service::activate(&self.state, &ctx, caller, plan_id, None, body).await?;
         self.people[i].plan = to_value(&plan)?;
