@@ -3,6 +3,7 @@
 //! same club, a non-empty database is refused, and the demo sign-in works as the README says.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use actix_web::test::TestRequest;
 use chrono::NaiveDate;
@@ -10,9 +11,11 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use serde_json::{json, Value};
 
+use reintegra::clock::TestClock;
 use reintegra::demo::story::{DIAGNOSIS_KINDS, EXIT_REASONS, OUTCOME_KINDS, RISK_GROUPS};
 use reintegra::demo::{self, Options};
 use reintegra::policy::Role;
+use reintegra::state::AppState;
 
 use crate::common::{start_time, test_config, TestApp, TestDb, TestUser};
 
@@ -31,7 +34,10 @@ fn options() -> Options {
 }
 
 async fn seeded() -> TestDb {
-    let db = TestDb::new();
+    seed_into(TestDb::new()).await
+}
+
+async fn seed_into(db: TestDb) -> TestDb {
     let summary = demo::seed(test_config(&db.url, &[]), options())
         .await
         .unwrap_or_else(|e| panic!("seed-demo failed: {e}"));
@@ -78,7 +84,20 @@ fn from_to() -> String {
 
 #[actix_web::test]
 async fn the_demo_club_fills_every_report_its_audit_chain_verifies_and_its_staff_sign_in() {
-    let app = TestApp::on(seeded().await, &[], reintegra::routes).await;
+    // An installation bootstrapped with `create-admin` is still empty: the demo goes in.
+    let db = TestDb::new();
+    {
+        let clock = TestClock::at(start_time() - chrono::Duration::days(800));
+        let state = AppState::new(test_config(&db.url, &[]), Arc::new(clock)).expect("state");
+        reintegra::staff::service::create_admin(
+            &state,
+            "it@club.example.org",
+            "Bootstrap Admin",
+            "a long bootstrap phrase",
+        )
+        .expect("create-admin");
+    }
+    let app = TestApp::on(seed_into(db).await, &[], reintegra::routes).await;
     let manager = app.user(&[Role::Manager]).await;
     let auditor = app.user(&[Role::Auditor]).await;
 
@@ -350,8 +369,16 @@ async fn the_same_seed_gives_the_same_club_and_a_used_database_is_refused() {
 }
 
 #[actix_web::test]
-async fn a_database_with_a_participant_is_refused() {
+async fn a_database_with_staff_or_participants_is_refused() {
     let app = TestApp::spawn().await;
+    app.create_staff(&[Role::Counsellor], false);
+    let refused = demo::seed(test_config(&app.db.url, &[]), options()).await;
+    let message = refused.err().unwrap_or_default();
+    assert!(
+        message.contains("0 participants, 1 staff accounts besides admins"),
+        "{message}"
+    );
+
     let sw = app.user(&[Role::SocialWorker]).await;
     app.register_participant(&sw, crate::common::participant_body(1))
         .await;
