@@ -527,7 +527,7 @@ pub fn plan(seed: u64, today: NaiveDate) -> Club {
                 let planned = (reason == "completed").then(|| *rng.pick(&[6u32, 9, 12]));
                 let length = match (reason, planned) {
                     (_, Some(m)) => m as i64 * 30,
-                    ("employed", _) if k < 3 => rng.range(95, 125),
+                    ("employed", _) if k < 3 => rng.range(90, 100),
                     ("employed", _) => rng.range(90, 270),
                     ("dropped_out", _) => rng.range(30, 120),
                     ("expelled", _) => rng.range(60, 150),
@@ -540,7 +540,7 @@ pub fn plan(seed: u64, today: NaiveDate) -> Club {
                 let latest = last - Duration::days(length + 12);
                 let start = if reason == "employed" && k < 3 {
                     // Early leavers for a job: their 12-month follow-up falls due in the demo.
-                    earliest + Duration::days(rng.range(0, 25))
+                    earliest + Duration::days(rng.range(0, 15))
                 } else {
                     earliest + Duration::days(rng.range(0, (latest - earliest).num_days().max(0)))
                 };
@@ -619,6 +619,17 @@ pub fn plan(seed: u64, today: NaiveDate) -> Club {
             }
         }
         stories.push(story);
+    }
+
+    // One social outcome, the first in the club's history, is entered wrongly first: the demo
+    // shows a retraction.
+    if let Some(first) = stories
+        .iter_mut()
+        .flat_map(|s| s.outcomes.iter_mut())
+        .filter(|o| OUTCOME_KINDS[8..].contains(&o.kind))
+        .min_by_key(|o| o.on)
+    {
+        first.retract_first = true;
     }
 
     let sessions = sessions(&mut rng, &stories, first_day, today);
@@ -897,7 +908,7 @@ fn fill_programme(
             story.outcomes.push(Outcome {
                 on,
                 kind,
-                retract_first: i == 22,
+                retract_first: false,
                 verify_on,
             });
         }
@@ -937,6 +948,8 @@ fn fill_programme(
                     "unreachable"
                 } else {
                     match reason {
+                        // The early leavers kept their jobs: the demo shows a whole year after.
+                        "employed" if k < 3 => "employed",
                         "employed" => {
                             *rng.pick(&["employed", "employed", "employed", "not_employed"])
                         }
@@ -1106,6 +1119,58 @@ mod tests {
         }
         assert!(c.sessions.len() > 200, "{}", c.sessions.len());
         assert!(c.sessions.iter().all(|s| s.day < c.today));
+    }
+
+    /// Whatever the day and seed, the club covers everything the reports break down by.
+    #[test]
+    fn every_seed_and_day_covers_every_kind() {
+        let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let runs = (0..366)
+            .map(|d| (1, start + Duration::days(d)))
+            .chain((2..40).map(|seed| (seed, start)));
+        for (seed, today) in runs {
+            let c = plan(seed, today);
+            let outcomes: HashSet<&str> = c
+                .stories
+                .iter()
+                .flat_map(|s| s.outcomes.iter().map(|o| o.kind))
+                .collect();
+            assert_eq!(
+                outcomes.len(),
+                OUTCOME_KINDS.len(),
+                "{seed} {today}: {outcomes:?}"
+            );
+            let kinds: HashSet<&str> = c
+                .stories
+                .iter()
+                .flat_map(|s| s.diagnoses.iter().map(|d| d.kind))
+                .collect();
+            assert_eq!(kinds.len(), DIAGNOSIS_KINDS.len(), "{seed} {today}");
+            for months in [3, 6, 12] {
+                assert!(
+                    c.stories.iter().any(|s| s
+                        .follow_ups
+                        .iter()
+                        .any(|f| f.months == months && f.result == "employed")),
+                    "{seed} {today}: an employed {months}-month follow-up"
+                );
+            }
+            let outcomes = || c.stories.iter().flat_map(|s| s.outcomes.iter());
+            assert_eq!(outcomes().filter(|o| o.retract_first).count(), 1);
+            assert!(outcomes().any(|o| o.verify_on.is_some()));
+            assert!(c.stories.iter().any(|s| s.revise_on.is_some()));
+            assert!(c.stories.iter().any(|s| s.person.pesel.is_none()));
+            for s in &c.stories {
+                if let (Some(start), Some(x)) = (s.start, s.exit) {
+                    assert!(x > start && x < c.today, "{seed} {today}: {start} {x}");
+                }
+                assert!(s.follow_ups.iter().all(|f| f.contact_on < c.today));
+                assert!(s
+                    .outcomes
+                    .iter()
+                    .all(|o| o.on < c.today && o.on > s.referred_on));
+            }
+        }
     }
 
     #[test]
