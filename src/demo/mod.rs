@@ -302,6 +302,8 @@ impl Run {
         }
     }
 
+    /// A request id of its own for each step, named so that the audit log shows which events
+    /// the demo wrote.
     fn ctx(&mut self) -> RequestContext {
         self.requests += 1;
         RequestContext {
@@ -335,9 +337,10 @@ impl Run {
                 let ctx = self.ctx();
                 let pid = self.people[i].id.clone();
                 access::authorize(&self.state, &ctx, &caller, Action::ConsentWrite, &pid).await?;
-                let Some(consent) = self.people[i].image_consent_id.clone() else {
-                    return Ok(());
-                };
+                let consent = self.people[i]
+                    .image_consent_id
+                    .clone()
+                    .ok_or_else(|| AppError::Internal("no image consent to withdraw".into()))?;
                 let body = self.body(json!({
                     "withdrawn_on": today,
                     "note": "Uczestnik nie zgadza się już na publikację zdjęć z zajęć."
@@ -418,9 +421,11 @@ impl Run {
             Task::RecordOutcome(i, o) => self.record_outcome(&club.stories[i], i, o, today).await,
             Task::Verify(i, o) => {
                 let caller = self.who(Who::Manager)?;
-                let Some(id) = self.people[i].outcomes.get(&o).cloned() else {
-                    return Ok(());
-                };
+                let id = self.people[i]
+                    .outcomes
+                    .get(&o)
+                    .cloned()
+                    .ok_or_else(|| AppError::Internal("no outcome to verify".into()))?;
                 let ctx = self.ctx();
                 outcomes::service::authorize_owned(
                     &self.state,
