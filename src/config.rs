@@ -392,6 +392,19 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    /// Operators read the README's table, not the code: a variable added here must be there.
+    #[test]
+    fn the_readme_documents_every_variable() {
+        let readme = include_str!("../README.md");
+        for v in VARIABLES {
+            assert!(
+                readme.contains(&format!("| `{}` |", v.name)),
+                "README.md's configuration table lacks {}",
+                v.name
+            );
+        }
+    }
+
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars
             .iter()

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod consents;
 pub mod db;
+pub mod demo;
 pub mod diagnoses;
 pub mod dictionaries;
 pub mod gdpr;

@@ -1,5 +1,6 @@
-//! The `reintegra` command line: serve (the default), migrate, openapi, and the operations
-//! commands (transfer, backup, restore; their logic is in `reintegra::transfer`).
+//! The `reintegra` command line: serve (the default), migrate, openapi, create-admin, audit-head,
+//! seed-demo, and the operations commands (transfer, backup, restore; their logic is in
+//! `reintegra::transfer`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +82,15 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Fill an empty database (migrated first) with a fictional club to try the service: staff
+    /// of every role with printed demo passwords, 60 participants, 18 months of programmes,
+    /// sessions, attendance, outcomes and follow-ups. Refuses a database that already holds
+    /// participants, sessions or staff other than admins.
+    SeedDemo {
+        /// The same seed gives the same club (names, dates, attendance) on the same day.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// Exit code for invalid configuration (one line on stderr names the variable).
@@ -111,6 +121,7 @@ fn main() -> ExitCode {
         Command::Transfer { from, to } => transfer(&from, &to),
         Command::Backup { to } => backup(&to),
         Command::Restore { from, replace } => restore(&from, replace),
+        Command::SeedDemo { seed } => seed_demo(seed),
     }
 }
 
@@ -212,16 +223,13 @@ fn init_logging() {
         .init();
 }
 
-/// Reads and checks the configuration, builds the state and runs `f`; a bad configuration is one
-/// line on stderr and exit code 2.
-fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
+/// Reads and checks the configuration (one line on stderr and exit code 2 when it is bad) and
+/// starts logging.
+fn configure() -> Result<Config, ExitCode> {
+    let config = Config::from_env().map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(EXIT_CONFIG)
+    })?;
     init_logging();
     if config.argon2.m_kib < RECOMMENDED_ARGON2_M_KIB {
         tracing::warn!(
@@ -230,6 +238,16 @@ fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
              argon2id: stolen password hashes are cheaper to crack"
         );
     }
+    Ok(config)
+}
+
+/// Reads and checks the configuration, builds the state and runs `f`; a bad configuration is one
+/// line on stderr and exit code 2.
+fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
+    let config = match configure() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let state = match AppState::new(config, Arc::new(SystemClock)) {
         Ok(s) => s,
         Err(e) => {
@@ -241,6 +259,25 @@ fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The demo builds its own state: its clock walks through the club's history.
+fn seed_demo(seed: u64) -> ExitCode {
+    let config = match configure() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let options = reintegra::demo::Options { seed, today: None };
+    match actix_web::rt::System::new().block_on(reintegra::demo::seed(config, options)) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }

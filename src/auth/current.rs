@@ -28,6 +28,19 @@ pub struct CurrentStaff {
     pub must_change_password: bool,
 }
 
+impl From<&crate::staff::model::StaffMember> for CurrentStaff {
+    fn from(member: &crate::staff::model::StaffMember) -> CurrentStaff {
+        CurrentStaff {
+            id: member.row.id.clone(),
+            email: member.row.email.clone(),
+            full_name: member.row.full_name.clone(),
+            roles: member.roles.clone(),
+            active_until: member.row.active_until,
+            must_change_password: member.row.must_change_password,
+        }
+    }
+}
+
 impl CurrentStaff {
     pub fn actor(&self) -> Actor {
         Actor {
@@ -178,14 +191,7 @@ async fn authenticate(req: &HttpRequest, gated: bool) -> Result<CurrentStaff, Ap
         Some(m) => m,
         None => return Err(reject("unknown_staff", Some(claims.sub)).await),
     };
-    let staff = CurrentStaff {
-        id: member.row.id.clone(),
-        email: member.row.email.clone(),
-        full_name: member.row.full_name.clone(),
-        roles: member.roles.clone(),
-        active_until: member.row.active_until,
-        must_change_password: member.row.must_change_password,
-    };
+    let staff = CurrentStaff::from(&member);
     if gated && staff.must_change_password {
         let event = NewEvent::new(
             AuditAction::AuthPasswordChangeRequired,

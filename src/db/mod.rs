@@ -65,6 +65,8 @@ pub struct ConnectionManager {
     url: DatabaseUrl,
     /// Shared with [`Db`]: bumped whenever a connection is found dead (see [`Db::conn`]).
     losses: Arc<AtomicU64>,
+    /// Commits do not wait for the disk (see [`Db::for_bulk_load`]).
+    bulk_load: bool,
 }
 
 impl ConnectionManager {
@@ -72,9 +74,18 @@ impl ConnectionManager {
         ConnectionManager {
             url,
             losses: Arc::new(AtomicU64::new(0)),
+            bulk_load: false,
         }
     }
 }
+
+/// A bulk load into a new database (`seed-demo`) commits thousands of small transactions; on
+/// these connections a commit does not wait for its fsync. Neither setting can corrupt the
+/// database: SQLite in WAL mode with `synchronous = NORMAL` and PostgreSQL with
+/// `synchronous_commit = off` may only lose the last commits on a power failure, and a load cut
+/// short is thrown away anyway.
+const BULK_LOAD_SQLITE: &str = "PRAGMA synchronous = NORMAL;";
+const BULK_LOAD_POSTGRES: &str = "SET synchronous_commit = off;";
 
 /// A pooled connection with what the pool needs to know about it beyond the connection itself.
 pub struct Conn {
@@ -127,8 +138,16 @@ impl ManageConnection for ConnectionManager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<Conn, r2d2::Error> {
+        let mut inner = establish(&self.url)?;
+        if self.bulk_load {
+            let sql = match inner.backend() {
+                Backend::Sqlite => BULK_LOAD_SQLITE,
+                Backend::Postgres => BULK_LOAD_POSTGRES,
+            };
+            inner.batch_execute(sql).map_err(r2d2::Error::QueryError)?;
+        }
         Ok(Conn {
-            inner: establish(&self.url)?,
+            inner,
             checked: self.losses.load(Ordering::Acquire),
             dead: false,
         })
@@ -176,11 +195,22 @@ impl Db {
     /// Builds the pool without connecting, so a service whose database is down still starts and
     /// answers `/health/ready` with 503.
     pub fn new(url: &DatabaseUrl, pool_size: u32) -> Db {
-        let backend = match url {
+        Self::build(ConnectionManager::new(url.clone()), pool_size)
+    }
+
+    /// A pool whose commits do not wait for the disk, for filling a new database only
+    /// (`seed-demo`; see [`BULK_LOAD_SQLITE`]). Never for serving requests.
+    pub fn for_bulk_load(url: &DatabaseUrl, pool_size: u32) -> Db {
+        let mut manager = ConnectionManager::new(url.clone());
+        manager.bulk_load = true;
+        Self::build(manager, pool_size)
+    }
+
+    fn build(manager: ConnectionManager, pool_size: u32) -> Db {
+        let backend = match manager.url {
             DatabaseUrl::Postgres(_) => Backend::Postgres,
             DatabaseUrl::Sqlite(_) => Backend::Sqlite,
         };
-        let manager = ConnectionManager::new(url.clone());
         let losses = manager.losses.clone();
         let pool = Pool::builder()
             .max_size(pool_size)

@@ -14,6 +14,7 @@ mod consents;
 mod conventions;
 mod csv_exports;
 mod database;
+mod demo;
 mod diagnoses;
 mod dictionaries;
 mod gdpr;

@@ -284,7 +284,7 @@ impl TestApp {
     }
 
     /// The application on a database of the caller's choosing (a backend other than
-    /// `TEST_BACKEND`, or one filled by a transfer).
+    /// `TEST_BACKEND`, one filled by a transfer, or one prepared by `seed-demo`).
     pub async fn on(db: TestDb) -> TestApp {
         Self::build_on(db, &[], reintegra::routes).await
     }
