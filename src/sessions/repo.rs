@@ -205,6 +205,30 @@ pub fn replace_attendance(
 ) -> QueryResult<()> {
     diesel::delete(attendance::table.filter(attendance::session_id.eq(session_id)))
         .execute(conn)?;
+    insert_attendance(conn, rows)
+}
+
+/// Changes only what changed in a session's attendance: the rows of `gone` (participants no
+/// longer listed, and those whose row is rewritten) are deleted, `rows` inserted. A PUT that
+/// flips one of 20 rows touches one row and its index entries, not 20.
+pub fn change_attendance(
+    conn: &mut AnyConnection,
+    session_id: &str,
+    gone: &[&str],
+    rows: &[AttendanceRow],
+) -> QueryResult<()> {
+    for chunk in gone.chunks(500) {
+        diesel::delete(
+            attendance::table
+                .filter(attendance::session_id.eq(session_id))
+                .filter(attendance::participant_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    insert_attendance(conn, rows)
+}
+
+fn insert_attendance(conn: &mut AnyConnection, rows: &[AttendanceRow]) -> QueryResult<()> {
     // One multi-row INSERT per chunk on each backend (a PUT of 200 rows is a handful of
     // statements, not 200): diesel's multi-backend connection has no batch insert of its own.
     for chunk in rows.chunks(50) {

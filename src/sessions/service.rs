@@ -652,17 +652,35 @@ pub async fn record_attendance(
             .len() as i64;
         let mut version = session.version;
         if !events.is_empty() {
-            let stored_rows: Vec<AttendanceRow> =
-                kept.into_iter().chain(mine_after.iter().cloned()).collect();
             let mut bumped = session.clone();
             bumped.version = expected + 1;
             bumped.updated_at = c.now;
-            bumped.attended_minutes = stored_rows.iter().map(|r| i64::from(r.minutes)).sum();
+            bumped.attended_minutes = kept
+                .iter()
+                .chain(mine_after.iter())
+                .map(|r| i64::from(r.minutes))
+                .sum();
             cas_outcome(
                 repo::update(conn, &bumped, expected)?,
                 repo::version_of(conn, &id)?,
             )?;
-            repo::replace_attendance(conn, &id, &stored_rows)?;
+            // Only the caller's rows that changed, appeared or went are written.
+            let changed: Vec<AttendanceRow> = new_rows
+                .iter()
+                .filter(|r| {
+                    !before
+                        .get(r.participant_id.as_str())
+                        .is_some_and(|p| same(p, r))
+                })
+                .cloned()
+                .collect();
+            let gone: Vec<&str> = mine
+                .iter()
+                .map(|r| r.participant_id.as_str())
+                .filter(|p| !after.contains_key(p))
+                .chain(changed.iter().map(|r| r.participant_id.as_str()))
+                .collect();
+            repo::change_attendance(conn, &id, &gone, &changed)?;
             version = expected + 1;
         }
         // Last: appending takes the audit chain's head until commit.

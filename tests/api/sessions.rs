@@ -582,6 +582,35 @@ async fn the_same_attendance_twice_is_one_change() {
         ),
         2
     );
+    // Stored: the dropped row is gone, the kept one is as the first PUT wrote it.
+    let stored = |who: &str| {
+        count(
+            &mut app.conn(),
+            &format!(
+                "SELECT COUNT(*) AS n FROM attendance WHERE session_id = '{}' AND participant_id = '{who}' AND status = 'present'",
+                id(&s)
+            ),
+        )
+    };
+    assert_eq!((stored(&club.a), stored(&club.b)), (1, 0));
+    assert_eq!(
+        count(
+            &mut app.conn(),
+            &format!(
+                "SELECT COUNT(*) AS n FROM attendance WHERE session_id = '{}'",
+                id(&s)
+            )
+        ),
+        1
+    );
+    let first_of_a = first.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["participant_id"] == club.a.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(res.json()["items"][0], first_of_a);
     // If-Match is required on the PUT.
     let res = app
         .call_as(
