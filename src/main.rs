@@ -255,14 +255,11 @@ fn with_state(f: impl FnOnce(AppState) -> Result<(), String>) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    match f(state) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    let result = f(state);
+    if let Err(e) = &result {
+        tracing::error!("{e}");
     }
+    finish(result)
 }
 
 /// The demo builds its own state: its clock walks through the club's history.
@@ -272,16 +269,11 @@ fn seed_demo(seed: u64) -> ExitCode {
         Err(code) => return code,
     };
     let options = reintegra::demo::Options { seed, today: None };
-    match actix_web::rt::System::new().block_on(reintegra::demo::seed(config, options)) {
-        Ok(summary) => {
-            println!("{summary}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    finish(
+        actix_web::rt::System::new()
+            .block_on(reintegra::demo::seed(config, options))
+            .map(|summary| println!("{summary}")),
+    )
 }
 
 fn migrate(state: &AppState) -> Result<Vec<String>, String> {

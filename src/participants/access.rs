@@ -151,23 +151,9 @@ pub async fn authorize(
     action: Action,
     participant_id: &str,
 ) -> Result<CaseAccess, AppError> {
-    let who = caller.clone();
-    let pid = participant_id.to_owned();
-    let decision = state
-        .db
-        .read(move |conn| check(conn, &who, action, &pid))
-        .await;
-    if let Err(AppError::NotFound | AppError::Forbidden(_)) = &decision {
-        caller
-            .record_denial(
-                state,
-                ctx,
-                action,
-                Some(("participant", participant_id.to_owned())),
-            )
-            .await;
-    }
-    decision
+    authorize_then(state, ctx, caller, action, participant_id, |_, _| Ok(()))
+        .await
+        .map(|(access, ())| access)
 }
 
 /// [`authorize`], then `f` with the decision, in one trip to the blocking pool on one pooled
