@@ -92,25 +92,27 @@ pub fn record(
     stored.pop().ok_or(diesel::result::Error::NotFound)
 }
 
-/// Appends events in order inside the caller's transaction, taking the head once: one `UPDATE`
-/// that locks it (the row lock on PostgreSQL; SQLite's writer is already alone), one read, the
-/// inserts, one `UPDATE` of the hash.
+/// Appends events in order inside the caller's transaction, taking the head once: one `UPDATE …
+/// RETURNING` that locks it (the row lock on PostgreSQL; SQLite's writer is already alone) and
+/// reads it, multi-row inserts, one `UPDATE` of the hash. A group commit of 16 reads is three
+/// statements, not nineteen.
 pub fn record_many(
     conn: &mut AnyConnection,
     events: Vec<(DateTime<Utc>, RequestContext, NewEvent)>,
 ) -> QueryResult<Vec<StoredEvent>> {
+    /// 50 rows of 15 columns: 750 bind parameters, under SQLite's historic limit of 999.
+    const ROWS_PER_INSERT: usize = 50;
     let n = events.len() as i64;
     if n == 0 {
         return Ok(Vec::new());
     }
     // Taking the head row's lock first makes every other appender wait here until we commit.
-    diesel::update(audit_chain_head::table.filter(audit_chain_head::id.eq(1)))
-        .set(audit_chain_head::seq.eq(audit_chain_head::seq + n))
-        .execute(conn)?;
-    let (last_seq, mut prev_hash): (i64, String) = audit_chain_head::table
-        .filter(audit_chain_head::id.eq(1))
-        .select((audit_chain_head::seq, audit_chain_head::hash))
-        .first(conn)?;
+    let (last_seq, mut prev_hash): (i64, String) = crate::on_backend!(conn, |c| diesel::update(
+        audit_chain_head::table.filter(audit_chain_head::id.eq(1))
+    )
+    .set(audit_chain_head::seq.eq(audit_chain_head::seq + n))
+    .returning((audit_chain_head::seq, audit_chain_head::hash))
+    .get_result(c)?);
     let mut stored_events = Vec::with_capacity(events.len());
     for (offset, (at, ctx, event)) in (0..n).rev().zip(events) {
         let mut stored = StoredEvent {
@@ -132,11 +134,14 @@ pub fn record_many(
             hash: String::new(),
         };
         stored.hash = chain_hash(&stored.prev_hash, &canonical_json(&stored));
-        diesel::insert_into(audit_events::table)
-            .values(stored.to_row())
-            .execute(conn)?;
         prev_hash = stored.hash.clone();
         stored_events.push(stored);
+    }
+    let rows: Vec<_> = stored_events.iter().map(StoredEvent::to_row).collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        crate::on_backend!(conn, |c| diesel::insert_into(audit_events::table)
+            .values(chunk)
+            .execute(c)?);
     }
     diesel::update(audit_chain_head::table.filter(audit_chain_head::id.eq(1)))
         .set(audit_chain_head::hash.eq(&prev_hash))

@@ -24,6 +24,19 @@ pub enum AnyConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection, for what diesel's
+/// multi-backend connection cannot express (multi-row `INSERT`, `RETURNING`): the same typed
+/// query, written once, compiled for each backend.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Postgresql($c) => $body,
+            $crate::db::AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
 /// The diesel backend of [`AnyConnection`], for boxed queries.
 pub type DbBackend = <AnyConnection as Connection>::Backend;
 

@@ -88,6 +88,15 @@ pub fn membership(
         .optional()
 }
 
+/// What the database says about the caller and one participant: all a decision needs.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    pub status: String,
+    pub version: i64,
+    /// The caller's place on the participant's team: `Some(lead)` when on it.
+    pub lead: Option<bool>,
+}
+
 /// The decision for `action` on a participant, without audit (for code already in a transaction).
 pub fn check(
     conn: &mut AnyConnection,
@@ -95,7 +104,7 @@ pub fn check(
     action: Action,
     participant_id: &str,
 ) -> Result<CaseAccess, AppError> {
-    let grants = policy::require(&caller.roles, action)?;
+    policy::require(&caller.roles, action)?;
     // The participant and the caller's place on its team in one round trip: every case route
     // starts here.
     let row: Option<(String, i64, Option<bool>)> = participants::table
@@ -112,10 +121,29 @@ pub fn check(
         ))
         .first(conn)
         .optional()?;
-    let Some((status, version, lead)) = row else {
-        return Err(AppError::NotFound);
-    };
-    let (on_team, is_lead) = (lead.is_some(), lead == Some(true));
+    let (status, version, lead) = row.ok_or(AppError::NotFound)?;
+    decide(
+        caller,
+        action,
+        participant_id,
+        Standing {
+            status,
+            version,
+            lead,
+        },
+    )
+}
+
+/// The policy's decision on what the database said, with no statement of its own: 404 when the
+/// caller may not see the participant, 403 when they see it but may not act.
+pub fn decide(
+    caller: &CurrentStaff,
+    action: Action,
+    participant_id: &str,
+    standing: Standing,
+) -> Result<CaseAccess, AppError> {
+    let grants = policy::require(&caller.roles, action)?;
+    let (on_team, is_lead) = (standing.lead.is_some(), standing.lead == Some(true));
     let read_grants = policy::grants(&caller.roles, Action::ParticipantRead);
     let can_see = read_grants.iter().any(|g| {
         g.scope == Scope::All || (on_team && matches!(g.scope, Scope::OwnCaseload | Scope::Team))
@@ -126,8 +154,8 @@ pub fn check(
     policy::decide(can_see, may_act)?;
     Ok(CaseAccess {
         participant_id: participant_id.to_owned(),
-        status,
-        version,
+        status: standing.status,
+        version: standing.version,
         on_team,
         is_lead,
         // Only the grants that reach this participant decide the view: an auditor who is also a
@@ -141,6 +169,11 @@ pub fn check(
         ),
         acts_on_all: grants.iter().any(|g| g.scope == Scope::All),
     })
+}
+
+/// A denial of the policy (404, 403), as opposed to a failure to answer at all.
+fn is_denial(e: &AppError) -> bool {
+    matches!(e, AppError::NotFound | AppError::Forbidden(_))
 }
 
 /// [`check`] on the blocking pool, writing a denied attempt to the audit log.
@@ -173,17 +206,72 @@ where
 {
     let who = caller.clone();
     let pid = participant_id.to_owned();
-    let decided = state
-        .db
-        .read(move |conn| match check(conn, &who, action, &pid) {
+    on_pool_audit_denial(
+        state,
+        ctx,
+        caller,
+        action,
+        participant_id,
+        move |conn| match check(conn, &who, action, &pid) {
             Ok(access) => {
                 let value = f(conn, &access)?;
                 Ok(Ok((access, value)))
             }
-            Err(denied @ (AppError::NotFound | AppError::Forbidden(_))) => Ok(Err(denied)),
+            Err(denied) if is_denial(&denied) => Ok(Err(denied)),
             Err(e) => Err(e),
-        })
-        .await?;
+        },
+    )
+    .await
+}
+
+/// [`authorize_then`] for a read whose own statement also answers the caller's [`Standing`]
+/// (the participant's record joined with its whole care team): the decision is made on what
+/// `load` read, so policy and data cost one round trip. `load` answers `None` when there is no
+/// such participant; nothing it read leaves this function when the decision is a denial.
+pub async fn authorize_loaded<T, L>(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+    action: Action,
+    participant_id: &str,
+    load: L,
+) -> Result<(CaseAccess, T), AppError>
+where
+    L: FnOnce(&mut AnyConnection) -> Result<Option<(Standing, T)>, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let who = caller.clone();
+    let pid = participant_id.to_owned();
+    on_pool_audit_denial(state, ctx, caller, action, participant_id, move |conn| {
+        // A role that may never do the action reads nothing.
+        if let Err(denied) = policy::require(&who.roles, action) {
+            return Ok(Err(denied));
+        }
+        let Some((standing, value)) = load(conn)? else {
+            return Ok(Err(AppError::NotFound));
+        };
+        Ok(decide(&who, action, &pid, standing).map(|access| (access, value)))
+    })
+    .await
+}
+
+/// Runs `work` on the blocking pool; its inner error is the policy's denial, recorded in the
+/// audit log before it is answered, its outer error a failure answered as it is.
+async fn on_pool_audit_denial<T, W>(
+    state: &AppState,
+    ctx: &RequestContext,
+    caller: &CurrentStaff,
+    action: Action,
+    participant_id: &str,
+    work: W,
+) -> Result<(CaseAccess, T), AppError>
+where
+    W: FnOnce(&mut AnyConnection) -> Result<Result<(CaseAccess, T), AppError>, AppError>
+        + Send
+        + 'static,
+    T: Send + 'static,
+{
+    let decided = state.db.read(work).await?;
     if decided.is_err() {
         caller
             .record_denial(

@@ -29,6 +29,98 @@ pub fn find(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Participan
         .optional()
 }
 
+/// A participant's row with what its record shows beside it.
+#[derive(Debug)]
+pub struct WholeRecord {
+    pub row: ParticipantRow,
+    pub risk_groups: Vec<RiskGroupEntry>,
+    /// Lead first, then by staff id.
+    pub care_team: Vec<CareTeamEntry>,
+    pub current_programme: Option<ProgrammeSummary>,
+}
+
+type WholeRecordRow = (
+    ParticipantRow,
+    Option<(String, NaiveDate, NaiveDate)>,
+    Option<(String, String, Option<NaiveDate>)>,
+    Option<(String, bool)>,
+);
+
+/// The participant, its open programme, risk groups and whole care team in one statement (the
+/// hot read of the service: one round trip instead of four). The joins multiply into risk groups
+/// × team members rows, a handful, folded back here.
+pub fn find_whole(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<WholeRecord>> {
+    let rows: Vec<WholeRecordRow> = participants::table
+        .left_join(
+            programmes::table.on(programmes::participant_id
+                .eq(participants::id)
+                .and(programmes::exit_date.is_null())),
+        )
+        .left_join(
+            participant_risk_groups::table
+                .on(participant_risk_groups::participant_id.eq(participants::id)),
+        )
+        .left_join(
+            care_team_members::table.on(care_team_members::participant_id.eq(participants::id)),
+        )
+        .filter(participants::id.eq(id))
+        .select((
+            ParticipantRow::as_select(),
+            (
+                programmes::id,
+                programmes::start_date,
+                programmes::planned_end_date,
+            )
+                .nullable(),
+            (
+                participant_risk_groups::risk_group_code,
+                participant_risk_groups::evidence,
+                participant_risk_groups::evidence_date,
+            )
+                .nullable(),
+            (care_team_members::staff_id, care_team_members::lead).nullable(),
+        ))
+        .load(conn)?;
+    let mut risk_groups: Vec<RiskGroupEntry> = Vec::new();
+    let mut care_team: Vec<CareTeamEntry> = Vec::new();
+    let mut current_programme = None;
+    let mut participant = None;
+    for (row, programme, group, member) in rows {
+        if let Some((code, evidence, evidence_date)) = group {
+            if !risk_groups.iter().any(|g| g.code == code) {
+                risk_groups.push(RiskGroupEntry {
+                    code,
+                    evidence,
+                    evidence_date,
+                });
+            }
+        }
+        if let Some((staff_id, lead)) = member {
+            if !care_team.iter().any(|m| m.staff_id == staff_id) {
+                care_team.push(CareTeamEntry { staff_id, lead });
+            }
+        }
+        current_programme = programme.map(|(id, start_date, planned_end_date)| ProgrammeSummary {
+            id,
+            start_date,
+            planned_end_date,
+        });
+        participant.get_or_insert(row);
+    }
+    risk_groups.sort_by(|a, b| a.code.cmp(&b.code));
+    care_team.sort_by(|a, b| {
+        b.lead
+            .cmp(&a.lead)
+            .then_with(|| a.staff_id.cmp(&b.staff_id))
+    });
+    Ok(participant.map(|row| WholeRecord {
+        row,
+        risk_groups,
+        care_team,
+        current_programme,
+    }))
+}
+
 /// The participant holding `pesel`, other than `except`.
 pub fn pesel_owner(
     conn: &mut AnyConnection,

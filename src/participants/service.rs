@@ -24,16 +24,46 @@ pub fn record(
     view: View,
     today: NaiveDate,
 ) -> Result<Participant, AppError> {
-    let risk_groups = repo::risk_groups_of(conn, &row.id)?;
-    let care_team = repo::care_team_of(conn, &row.id)?;
-    let current_programme = repo::open_programme(conn, &row.id)?;
-    // An open programme means no retention end yet: nothing more to ask the database.
-    let retention_until = match current_programme {
-        Some(_) => None,
-        None => crate::gdpr::retention::retention_until(conn, &row.id)?,
+    let whole = repo::WholeRecord {
+        risk_groups: repo::risk_groups_of(conn, &row.id)?,
+        care_team: repo::care_team_of(conn, &row.id)?,
+        current_programme: repo::open_programme(conn, &row.id)?,
+        row,
     };
+    let retention_until = retention_of(conn, &whole)?;
+    Ok(assemble(whole, retention_until, view, today))
+}
+
+/// When the participant's data fall due for erasure. An open programme means no retention end
+/// yet: nothing more to ask the database.
+fn retention_of(
+    conn: &mut AnyConnection,
+    whole: &repo::WholeRecord,
+) -> Result<Option<NaiveDate>, AppError> {
+    match whole.current_programme {
+        Some(_) => Ok(None),
+        None => Ok(crate::gdpr::retention::retention_until(
+            conn,
+            &whole.row.id,
+        )?),
+    }
+}
+
+/// The record a caller with `view` sees, from what was read.
+fn assemble(
+    whole: repo::WholeRecord,
+    retention_until: Option<NaiveDate>,
+    view: View,
+    today: NaiveDate,
+) -> Participant {
+    let repo::WholeRecord {
+        row,
+        risk_groups,
+        care_team,
+        current_programme,
+    } = whole;
     let contact = view == View::Full;
-    Ok(Participant {
+    Participant {
         status: Status::parse(&row.status).unwrap_or(Status::Referred),
         age: age_on(row.birth_date, today),
         sex: Sex::parse(&row.sex).unwrap_or(Sex::Female),
@@ -95,7 +125,7 @@ pub fn record(
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
-    })
+    }
 }
 
 /// 409 `duplicate_pesel`; the holder's id only for a caller who may see that participant.
@@ -422,18 +452,35 @@ pub async fn read(
     id: &str,
 ) -> Result<Participant, AppError> {
     let today = state.clock.today();
-    let (_, participant) = access::authorize_then(
+    let who = caller.id.clone();
+    let pid = id.to_owned();
+    // The record is read with its whole care team, which places the caller: the policy's
+    // decision needs no statement of its own.
+    let (access, (whole, retention_until)) = access::authorize_loaded(
         state,
         ctx,
         caller,
         Action::ParticipantRead,
         id,
-        move |conn, access| {
-            let row = repo::find(conn, &access.participant_id)?.ok_or(AppError::NotFound)?;
-            record(conn, row, access.view, today)
+        move |conn| {
+            let Some(whole) = repo::find_whole(conn, &pid)? else {
+                return Ok(None);
+            };
+            let standing = access::Standing {
+                status: whole.row.status.clone(),
+                version: whole.row.version,
+                lead: whole
+                    .care_team
+                    .iter()
+                    .find(|m| m.staff_id == who)
+                    .map(|m| m.lead),
+            };
+            let retention_until = retention_of(conn, &whole)?;
+            Ok(Some((standing, (whole, retention_until))))
         },
     )
     .await?;
+    let participant = assemble(whole, retention_until, access.view, today);
     audit::record_alone(
         state,
         ctx,

@@ -232,14 +232,9 @@ fn insert_attendance(conn: &mut AnyConnection, rows: &[AttendanceRow]) -> QueryR
     // One multi-row INSERT per chunk on each backend (a PUT of 200 rows is a handful of
     // statements, not 200): diesel's multi-backend connection has no batch insert of its own.
     for chunk in rows.chunks(50) {
-        match conn {
-            AnyConnection::Postgresql(pg) => diesel::insert_into(attendance::table)
-                .values(chunk)
-                .execute(pg)?,
-            AnyConnection::Sqlite(lite) => diesel::insert_into(attendance::table)
-                .values(chunk)
-                .execute(lite)?,
-        };
+        crate::on_backend!(conn, |c| diesel::insert_into(attendance::table)
+            .values(chunk)
+            .execute(c)?);
     }
     Ok(())
 }

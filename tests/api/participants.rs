@@ -627,3 +627,74 @@ async fn a_caseload_by_name_follows_renames_and_reassignment() {
         3
     );
 }
+
+/// `GET /participants/{id}` reads the record, its risk groups, whole care team and open
+/// programme in one joined statement and places the caller from that team: each group and member
+/// appears once, in order, the record is the one a write answers, and team membership still
+/// decides who sees it (a non-lead member yes, a clinician of another team no).
+#[actix_web::test]
+async fn a_record_with_several_risk_groups_and_team_members_reads_as_it_was_written() {
+    let app = TestApp::spawn().await;
+    let manager = app.user(&[Role::Manager]).await;
+    let lead = app.user(&[Role::SocialWorker]).await;
+    let psychologist = app.user(&[Role::Psychologist]).await;
+    let counsellor = app.user(&[Role::Counsellor]).await;
+    let outsider = app.user(&[Role::Psychologist]).await;
+    let mut body = participant_body(41);
+    body["risk_groups"] = json!([
+        {"code": "long_term_unemployed", "evidence": "PUP certificate 12/2026", "evidence_date": "2026-02-10"},
+        {"code": "disability", "evidence": "Disability certificate 3/2024"},
+        {"code": "alcohol_after_therapy", "evidence": "Treatment centre certificate 7/2025"}
+    ]);
+    body["care_team"] = json!([
+        {"staff_id": psychologist.id},
+        {"staff_id": counsellor.id},
+        {"staff_id": lead.id, "lead": true}
+    ]);
+    let created = app.call_as(&manager, post(body)).await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let written = created.json();
+    let id = written["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/participants/{id}");
+
+    let codes: Vec<&str> = written["risk_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "alcohol_after_therapy",
+            "disability",
+            "long_term_unemployed"
+        ]
+    );
+    assert_eq!(written["care_team"].as_array().unwrap().len(), 3);
+    assert_eq!(written["care_team"][0]["staff_id"], lead.id.as_str());
+
+    for reader in [&manager, &lead, &psychologist, &counsellor] {
+        let read = app.get_as(reader, &path).await;
+        assert_eq!(read.status, 200, "{}", read.text());
+        assert_eq!(read.json(), written, "read as {:?}", reader.roles);
+    }
+    app.get_as(&outsider, &path).await.problem(404, "not-found");
+
+    // With a programme open, the read shows it (and no retention end) exactly once.
+    app.qualify(&lead, &id).await;
+    let started = app
+        .call_as(
+            &lead,
+            TestRequest::post()
+                .uri(&format!("/api/v1/participants/{id}/programmes"))
+                .set_json(json!({"start_date": "2026-03-02", "basis": "kontrakt_socjalny", "basis_reference": "KS/12/2026"})),
+        )
+        .await;
+    assert_eq!(started.status, 201, "{}", started.text());
+    let read = app.get_as(&psychologist, &path).await.json();
+    assert_eq!(read["current_programme"]["id"], started.json()["id"]);
+    assert_eq!(read["retention_until"], Value::Null);
+    assert_eq!(read["risk_groups"].as_array().unwrap().len(), 3);
+    assert_eq!(read["care_team"], written["care_team"]);
+}
