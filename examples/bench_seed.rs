@@ -1,8 +1,8 @@
 //! Seeds the benchmark club into an empty database, straight through the library (not the API),
 //! and prints what `scripts/bench` needs as one JSON line.
 //!
-//! `DATABASE_URL=… bench_seed [participants]` (default 10,000). Passwords are hashed with the
-//! production argon2 parameters, so sign-ins cost what they cost in production.
+//! `DATABASE_URL=… bench_seed [participants [attendance rows]]` (default 10,000 participants and
+//! no history). Passwords are hashed with the production argon2 parameters, so sign-ins cost what they cost in production.
 
 #[path = "../benches/support/seed.rs"]
 mod seed;
@@ -32,9 +32,27 @@ fn main() {
     // Every other participant is in a programme: 200 sessions of 20 of them for the attendance
     // PUTs, recorded by the manager (who may record any session's attendance).
     let in_programme: Vec<String> = seeded.participant_ids.iter().step_by(2).cloned().collect();
-    let sessions = seed::seed_sessions(&mut conn, &seeded.manager_id, &in_programme, 200, 20);
+    // The sessions draw on 1,000 of them (each in four groups), so that history (below) still
+    // has most programmes to exit.
+    let invitees = &in_programme[..in_programme.len().min(1_000)];
+    let sessions = seed::seed_sessions(&mut conn, &seeded.manager_id, invitees, 200, 20);
+    let patch_ids: Vec<String> = seeded
+        .participant_ids
+        .iter()
+        .step_by(20)
+        .take(400)
+        .cloned()
+        .collect();
     if attendance_rows > 0 {
-        seed::seed_history(&mut conn, &seeded.manager_id, attendance_rows);
+        // The participants the load benchmark reads, patches and records attendance for keep
+        // their open programmes, so its rows measure the same work with or without history.
+        let keep_open: std::collections::HashSet<String> = sessions
+            .iter()
+            .flat_map(|(_, invited)| invited.iter().cloned())
+            .chain(patch_ids.iter().cloned())
+            .chain([seeded.participant_ids[0].clone()])
+            .collect();
+        seed::seed_history(&mut conn, &seeded.manager_id, attendance_rows, &keep_open);
     }
     // A database in service has planner statistics and, on PostgreSQL, a visibility map that
     // lets index-only scans skip the table (autovacuum, or SQLite's `PRAGMA optimize`); one
@@ -53,7 +71,7 @@ fn main() {
             "lead": "lead0@bench.test",
             // Led by lead0, so every role the bench signs in as may read it.
             "participant_id": seeded.participant_ids[0],
-            "patch_ids": seeded.participant_ids.iter().step_by(20).take(400).collect::<Vec<_>>(),
+            "patch_ids": patch_ids,
             // "session,participant,…;session,…" for wrk's Lua.
             "attendance": sessions
                 .iter()

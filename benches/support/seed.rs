@@ -246,7 +246,14 @@ pub fn seed_sessions(
 /// open programmes exited on 2026-06-30 (completed, employed, dropped out in turn) with their
 /// 3-month follow-up recorded, a job outcome for every other exited participant, and about
 /// `attendance_rows` attendance rows in sessions of 20 spread over February–November 2026.
-pub fn seed_history(conn: &mut db::AnyConnection, manager_id: &str, attendance_rows: usize) {
+/// The programmes of `keep_open` participants stay open (the load benchmark's reads and
+/// attendance PUTs rely on them), and the quarter is taken of the others.
+pub fn seed_history(
+    conn: &mut db::AnyConnection,
+    manager_id: &str,
+    attendance_rows: usize,
+    keep_open: &std::collections::HashSet<String>,
+) {
     use diesel::prelude::*;
     use reintegra::db::schema::{outcomes, participants, programmes};
     let programmes: Vec<(String, String)> = programmes::table
@@ -254,13 +261,28 @@ pub fn seed_history(conn: &mut db::AnyConnection, manager_id: &str, attendance_r
         .order(programmes::participant_id)
         .load(conn)
         .expect("programmes");
+    let mut may_exit = 0;
+    let exits: Vec<bool> = programmes
+        .iter()
+        .map(|(_, participant)| {
+            if keep_open.contains(participant) {
+                return false;
+            }
+            may_exit += 1;
+            may_exit % 4 == 1
+        })
+        .collect();
     let exit = NaiveDate::from_ymd_opt(2026, 6, 30).expect("date");
     let now = Utc::now().naive_utc();
     write_transaction(conn, |conn| -> Result<(), AppError> {
-        for (n, (programme, participant)) in
-            programmes.iter().enumerate().filter(|(n, _)| n % 4 == 0)
+        for (n, (programme, participant)) in programmes
+            .iter()
+            .enumerate()
+            .filter(|(n, _)| exits[*n])
+            .map(|(_, p)| p)
+            .enumerate()
         {
-            let reason = ["completed", "employed", "dropped_out"][n / 4 % 3];
+            let reason = ["completed", "employed", "dropped_out"][n % 3];
             diesel::update(programmes::table.find(programme))
                 .set((
                     programmes::exit_date.eq(exit),
@@ -293,7 +315,7 @@ pub fn seed_history(conn: &mut db::AnyConnection, manager_id: &str, attendance_r
                     follow_up(
                         3,
                         d(9, 30),
-                        Some(if n % 8 == 0 {
+                        Some(if n % 2 == 0 {
                             "employed"
                         } else {
                             "not_employed"
@@ -302,7 +324,7 @@ pub fn seed_history(conn: &mut db::AnyConnection, manager_id: &str, attendance_r
                     follow_up(6, d(12, 30), None),
                 ],
             )?;
-            if n % 8 == 0 {
+            if n % 2 == 0 {
                 diesel::insert_into(outcomes::table)
                     .values(reintegra::outcomes::model::OutcomeRow {
                         id: uuid::Uuid::new_v4().to_string(),
@@ -352,9 +374,9 @@ pub fn seed_history(conn: &mut db::AnyConnection, manager_id: &str, attendance_r
     let all: Vec<&(String, String)> = programmes.iter().collect();
     let still_open: Vec<&(String, String)> = programmes
         .iter()
-        .enumerate()
-        .filter(|(n, _)| n % 4 != 0)
-        .map(|(_, p)| p)
+        .zip(&exits)
+        .filter(|(_, exited)| !**exited)
+        .map(|(p, _)| p)
         .collect();
     for chunk in (0..sessions).collect::<Vec<_>>().chunks(500) {
         write_transaction(conn, |conn| -> Result<(), AppError> {
