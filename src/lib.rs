@@ -12,6 +12,7 @@ pub mod diagnoses;
 pub mod dictionaries;
 pub mod gdpr;
 pub mod http;
+pub mod memory;
 pub mod metrics;
 pub mod notes;
 pub mod openapi;

@@ -323,44 +323,18 @@ fn create_admin(state: &AppState, email: &str, full_name: &str) -> Result<(), St
     Ok(())
 }
 
-/// Each HTTP worker builds its `App` once, and with it the OpenAPI document utoipa collects
-/// from the routes, dropped at once: megabytes of short-lived allocations in that worker's own
-/// malloc arena, which glibc keeps resident while the service idles. Handing the free pages back
-/// after the build keeps the idle footprint to what is in use (scripts/bench: idle RSS 34 → 28 MB
-/// on 2 workers).
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim takes no pointers; it only returns free pages of the allocator's
-    // arenas to the kernel, under the allocator's own locks.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-/// glibc serves a freed large block's size from the heap from then on (its mmap threshold
-/// rises to the largest block freed, up to 32 MiB), so after a burst of sign-ins every thread
-/// that ran argon2id keeps its 19 MiB buffer resident: scripts/bench measured ~500 MB after 20
-/// concurrent sign-ins. A fixed threshold keeps blocks of 4 MiB and more (argon2id's memory, a
-/// large export's buffer) in their own mappings, returned on free; smaller ones stay in the
-/// arenas as usual.
-fn return_large_blocks_on_free() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt takes no pointers; it sets an allocator parameter under its own lock,
-    // before the server's threads start.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
-    }
-}
-
 fn serve(state: AppState) -> Result<(), String> {
-    return_large_blocks_on_free();
+    reintegra::memory::return_large_blocks_on_free();
     migrate(&state)?;
+    // The route table (methods, media types) comes from the OpenAPI document: built before the
+    // first request rather than by it, so cold start counts it and no request waits for it.
+    reintegra::http::routes::RouteTable::global();
     let config = state.config.clone();
     actix_web::rt::System::new().block_on(async move {
         let factory_state = state.clone();
         let factory = move || {
             let app = reintegra::app(factory_state.clone());
-            release_free_memory();
+            reintegra::memory::release_free_memory();
             app
         };
         // SIGTERM/SIGINT stop accepting and let running requests finish for up to 30 s.

@@ -163,17 +163,20 @@ fn add_shared_responses(doc: &mut Document) {
     }
 }
 
-pub fn document() -> &'static Document {
-    static DOC: OnceLock<Document> = OnceLock::new();
-    DOC.get_or_init(build)
+/// The document, built afresh: megabytes of structures the caller drops when done, so nothing
+/// holds them while the service runs (the route table keeps what it needs, the served JSON is
+/// the text alone).
+pub fn document() -> Document {
+    build()
 }
 
 /// The document as committed in `openapi/openapi.json`: pretty-printed, ending in a newline.
 pub fn document_json() -> String {
     static JSON: OnceLock<String> = OnceLock::new();
     JSON.get_or_init(|| {
-        let mut text = serde_json::to_string_pretty(document()).unwrap_or_default();
+        let mut text = serde_json::to_string_pretty(&build()).unwrap_or_default();
         text.push('\n');
+        crate::memory::release_free_memory();
         text
     })
     .clone()

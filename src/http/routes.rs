@@ -123,7 +123,11 @@ impl RouteTable {
 
     pub fn global() -> &'static RouteTable {
         static TABLE: OnceLock<RouteTable> = OnceLock::new();
-        TABLE.get_or_init(|| RouteTable::from_openapi(crate::openapi::document()))
+        TABLE.get_or_init(|| {
+            let table = RouteTable::from_openapi(&crate::openapi::document());
+            crate::memory::release_free_memory();
+            table
+        })
     }
 }
 
