@@ -228,7 +228,9 @@ pub struct StoredEvent {
 
 /// The row in `audit_events`; lists and documents are stored as JSON text.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_events)]
+// `None` is NULL (no column has a default), which lets SQLite take many rows in one INSERT;
+// rows that may use DEFAULT are inserted one statement each.
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct EventRow {
     pub seq: i64,
     pub at: NaiveDateTime,

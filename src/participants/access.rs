@@ -227,18 +227,24 @@ where
 /// [`authorize_then`] for a read whose own statement also answers the caller's [`Standing`]
 /// (the participant's record joined with its whole care team): the decision is made on what
 /// `load` read, so policy and data cost one round trip. `load` answers `None` when there is no
-/// such participant; nothing it read leaves this function when the decision is a denial.
-pub async fn authorize_loaded<T, L>(
+/// such participant; nothing it read leaves this function when the decision is a denial. `then`
+/// runs only once access is granted, on the same connection, for whatever else the answer needs
+/// (so a denied caller never causes more than the one read, and its failures cannot turn a 404
+/// into a 500).
+pub async fn authorize_loaded<T, U, L, F>(
     state: &AppState,
     ctx: &RequestContext,
     caller: &CurrentStaff,
     action: Action,
     participant_id: &str,
     load: L,
-) -> Result<(CaseAccess, T), AppError>
+    then: F,
+) -> Result<(CaseAccess, U), AppError>
 where
     L: FnOnce(&mut AnyConnection) -> Result<Option<(Standing, T)>, AppError> + Send + 'static,
+    F: FnOnce(&mut AnyConnection, &CaseAccess, T) -> Result<U, AppError> + Send + 'static,
     T: Send + 'static,
+    U: Send + 'static,
 {
     let who = caller.clone();
     let pid = participant_id.to_owned();
@@ -247,10 +253,16 @@ where
         if let Err(denied) = policy::require(&who.roles, action) {
             return Ok(Err(denied));
         }
-        let Some((standing, value)) = load(conn)? else {
+        let Some((standing, loaded)) = load(conn)? else {
             return Ok(Err(AppError::NotFound));
         };
-        Ok(decide(&who, action, &pid, standing).map(|access| (access, value)))
+        match decide(&who, action, &pid, standing) {
+            Ok(access) => {
+                let value = then(conn, &access, loaded)?;
+                Ok(Ok((access, value)))
+            }
+            Err(denied) => Ok(Err(denied)),
+        }
     })
     .await
 }

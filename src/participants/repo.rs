@@ -48,7 +48,7 @@ type WholeRecordRow = (
 
 /// The participant, its open programme, risk groups and whole care team in one statement (the
 /// hot read of the service: one round trip instead of four). The joins multiply into risk groups
-/// × team members rows, a handful, folded back here.
+/// × team members rows, a handful, folded back here (risk groups in the order of the rows).
 pub fn find_whole(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<WholeRecord>> {
     let rows: Vec<WholeRecordRow> = participants::table
         .left_join(
@@ -64,6 +64,8 @@ pub fn find_whole(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Whol
             care_team_members::table.on(care_team_members::participant_id.eq(participants::id)),
         )
         .filter(participants::id.eq(id))
+        // Risk groups in the database's order, as `risk_groups_of` gives them to a write's answer.
+        .order(participant_risk_groups::risk_group_code.asc())
         .select((
             ParticipantRow::as_select(),
             (
@@ -107,7 +109,6 @@ pub fn find_whole(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Whol
         });
         participant.get_or_insert(row);
     }
-    risk_groups.sort_by(|a, b| a.code.cmp(&b.code));
     care_team.sort_by(|a, b| {
         b.lead
             .cmp(&a.lead)

@@ -456,7 +456,7 @@ pub async fn read(
     let pid = id.to_owned();
     // The record is read with its whole care team, which places the caller: the policy's
     // decision needs no statement of its own.
-    let (access, (whole, retention_until)) = access::authorize_loaded(
+    let (_, participant) = access::authorize_loaded(
         state,
         ctx,
         caller,
@@ -475,12 +475,14 @@ pub async fn read(
                     .find(|m| m.staff_id == who)
                     .map(|m| m.lead),
             };
+            Ok(Some((standing, whole)))
+        },
+        move |conn, access, whole| {
             let retention_until = retention_of(conn, &whole)?;
-            Ok(Some((standing, (whole, retention_until))))
+            Ok(assemble(whole, retention_until, access.view, today))
         },
     )
     .await?;
-    let participant = assemble(whole, retention_until, access.view, today);
     audit::record_alone(
         state,
         ctx,

@@ -71,7 +71,9 @@ impl SessionRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = attendance)]
+// `None` is NULL (no column has a default), which lets SQLite take many rows in one INSERT;
+// rows that may use DEFAULT are inserted one statement each.
+#[diesel(table_name = attendance, treat_none_as_default_value = false)]
 pub struct AttendanceRow {
     pub session_id: String,
     pub participant_id: String,
