@@ -697,4 +697,25 @@ async fn a_record_with_several_risk_groups_and_team_members_reads_as_it_was_writ
     assert_eq!(read["retention_until"], Value::Null);
     assert_eq!(read["risk_groups"].as_array().unwrap().len(), 3);
     assert_eq!(read["care_team"], written["care_team"]);
+
+    // A member's caseload page (one index walk that brings the lead and the open programme
+    // along) shows the same row as the manager's list of everyone (loaded by the page's ids).
+    let caseload = app
+        .get_as(&psychologist, "/api/v1/participants")
+        .await
+        .json();
+    assert_eq!(caseload["total"], 1);
+    let row = &caseload["items"][0];
+    assert_eq!(row["lead_staff_id"], lead.id.as_str());
+    assert_eq!(row["current_programme"]["id"], started.json()["id"]);
+    assert_eq!(
+        row["risk_groups"],
+        json!([
+            "alcohol_after_therapy",
+            "disability",
+            "long_term_unemployed"
+        ])
+    );
+    let everyone = app.get_as(&manager, "/api/v1/participants").await.json();
+    assert_eq!(&everyone["items"][0], row);
 }
