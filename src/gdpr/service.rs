@@ -204,8 +204,8 @@ fn build_export(
     today: NaiveDate,
     now: chrono::NaiveDateTime,
 ) -> Result<ParticipantExport, AppError> {
-    let row = crate::participants::repo::find(conn, participant_id)?.ok_or(AppError::NotFound)?;
-    let participant = crate::participants::service::record(conn, row, View::Full, today)?;
+    let participant =
+        crate::participants::service::record(conn, participant_id, View::Full, today)?;
 
     let referrals: Vec<ReferralRecord> = referrals::table
         .filter(referrals::participant_id.eq(participant_id))
@@ -721,7 +721,7 @@ pub async fn anonymise(
                     "idempotency_replies_purged": purged,
                 })),
         )?;
-        crate::participants::service::record(conn, row, View::Full, today)
+        crate::participants::service::record(conn, &participant_id, View::Full, today)
     })
     .await
 }

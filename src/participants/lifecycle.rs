@@ -274,8 +274,7 @@ pub async fn qualify(
                     .changed(["status"])
                     .details(json!({"decision": body.decision.as_str()})),
             )?;
-            let row = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            record(conn, row, View::Full, today)
+            record(conn, &id, View::Full, today)
         })
         .await
 }
@@ -334,8 +333,7 @@ pub async fn refer_again(
                     .changed(["status", "referral"])
                     .details(json!({"source": r.source.as_str()})),
             )?;
-            let row = repo::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            record(conn, row, View::Full, today)
+            record(conn, &id, View::Full, today)
         })
         .await
 }

@@ -46,8 +46,9 @@ type WholeRecordRow = (
     Option<(String, bool)>,
 );
 
-/// The participant, its open programme, risk groups and whole care team in one statement (the
-/// hot read of the service: one round trip instead of four). The joins multiply into risk groups
+/// The participant, its open programme, risk groups and whole care team in one statement (every
+/// participant record the service answers, the hot read and each write's answer: one round trip
+/// instead of four). The joins multiply into risk groups
 /// × team members rows, a handful, folded back here (risk groups in the order of the rows).
 pub fn find_whole(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<WholeRecord>> {
     let rows: Vec<WholeRecordRow> = participants::table
@@ -64,7 +65,7 @@ pub fn find_whole(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Whol
             care_team_members::table.on(care_team_members::participant_id.eq(participants::id)),
         )
         .filter(participants::id.eq(id))
-        // Risk groups in the database's order, as `risk_groups_of` gives them to a write's answer.
+        // Risk groups in the database's order, as `risk_groups_of` and the lists give them.
         .order(participant_risk_groups::risk_group_code.asc())
         .select((
             ParticipantRow::as_select(),
@@ -260,26 +261,6 @@ pub fn caseload_order(conn: &mut AnyConnection, row: &ParticipantRow) -> QueryRe
             care_team_members::first_name.eq(&row.first_name),
         ))
         .execute(conn)
-}
-
-pub fn open_programme(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<ProgrammeSummary>> {
-    let row: Option<(String, NaiveDate, NaiveDate)> = programmes::table
-        .filter(programmes::participant_id.eq(id))
-        .filter(programmes::exit_date.is_null())
-        .select((
-            programmes::id,
-            programmes::start_date,
-            programmes::planned_end_date,
-        ))
-        .first(conn)
-        .optional()?;
-    Ok(
-        row.map(|(id, start_date, planned_end_date)| ProgrammeSummary {
-            id,
-            start_date,
-            planned_end_date,
-        }),
-    )
 }
 
 /// Bumps the version (sub-collections changed under the participant's ETag) as a

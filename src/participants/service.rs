@@ -20,16 +20,11 @@ use diesel::prelude::*;
 /// Builds the record a caller sees: auditors get no contact details.
 pub fn record(
     conn: &mut AnyConnection,
-    row: ParticipantRow,
+    id: &str,
     view: View,
     today: NaiveDate,
 ) -> Result<Participant, AppError> {
-    let whole = repo::WholeRecord {
-        risk_groups: repo::risk_groups_of(conn, &row.id)?,
-        care_team: repo::care_team_of(conn, &row.id)?,
-        current_programme: repo::open_programme(conn, &row.id)?,
-        row,
-    };
+    let whole = repo::find_whole(conn, id)?.ok_or(AppError::NotFound)?;
     let retention_until = retention_of(conn, &whole)?;
     Ok(assemble(whole, retention_until, view, today))
 }
@@ -397,7 +392,7 @@ pub async fn register(
                     .changed(changed)
                     .details(json!({"source": new.referral.source.as_str()})),
             )?;
-            record(conn, row, View::Full, today)
+            record(conn, &id, View::Full, today)
         })
         .await
 }
@@ -635,7 +630,7 @@ pub async fn update(
             errors.fail_on()?;
             let changed = changed_fields(&current, &row);
             if changed.is_empty() {
-                return record(conn, current, View::Full, today);
+                return record(conn, &id, View::Full, today);
             }
             row.version = current.version + 1;
             row.updated_at = now;
@@ -663,7 +658,7 @@ pub async fn update(
                 &ctx,
                 event(AuditAction::ParticipantUpdate, &caller, &id).changed(changed),
             )?;
-            record(conn, row, View::Full, today)
+            record(conn, &id, View::Full, today)
         })
         .await
 }
